@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/ocilayout/ocilayout/layout"
+)
+
+type listOptions struct {
+	global        *globalOptions
+	json          bool
+	sharedBlobDir string
+}
+
+// listEntry is the --json shape of one index.json entry. It is declared
+// here rather than marshalling layout.Entry so that the CLI's output stays
+// stable even if the library's type grows fields.
+type listEntry struct {
+	Name      string              `json:"name"`
+	Digest    digest.Digest       `json:"digest"`
+	MediaType string              `json:"mediaType"`
+	Size      int64               `json:"size"`
+	Platform  *imgspecv1.Platform `json:"platform,omitempty"`
+}
+
+func newListCommand(global *globalOptions) *cobra.Command {
+	opts := &listOptions{global: global}
+	cmd := &cobra.Command{
+		Use:   "list [flags] PATH",
+		Short: "List the images in an OCI layout",
+		Long: `List the entries of PATH/index.json in order: their name
+(org.opencontainers.image.ref.name, <none> when unnamed), manifest digest,
+media type and size. Position N in this list is what oci-layout:PATH:@N
+selects.`,
+		Example: `  ocilayout list ./images
+  ocilayout list --json ./images | jq -r '.[].name'`,
+		Args: exactArgs(1, "PATH"),
+		RunE: func(cmd *cobra.Command, args []string) error { return opts.run(cmd, args) },
+	}
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print a JSON array of {name, digest, mediaType, size, platform}")
+	cmd.Flags().StringVar(&opts.sharedBlobDir, "shared-blob-dir", "", "`DIRECTORY` the layout keeps its blobs in")
+	return cmd
+}
+
+func (opts *listOptions) run(cmd *cobra.Command, args []string) (retErr error) {
+	ctx := cmd.Context()
+	var lopts []layout.Option
+	if opts.sharedBlobDir != "" {
+		lopts = append(lopts, layout.WithSharedBlobDir(opts.sharedBlobDir))
+	}
+	l, err := layout.Open(args[0], lopts...)
+	if err != nil {
+		return fmt.Errorf("opening layout %s: %w", args[0], err)
+	}
+	defer func() {
+		if err := l.Close(); err != nil && retErr == nil {
+			retErr = fmt.Errorf("closing layout %s: %w", args[0], err)
+		}
+	}()
+	entries, err := l.List(ctx)
+	if err != nil {
+		return fmt.Errorf("listing layout %s: %w", args[0], err)
+	}
+	out := make([]listEntry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, listEntry{Name: e.Name, Digest: e.Digest, MediaType: e.MediaType, Size: e.Size, Platform: e.Platform})
+	}
+	if opts.json {
+		return writeListJSON(cmd.OutOrStdout(), out)
+	}
+	return writeListTable(cmd.OutOrStdout(), out)
+}
+
+func writeListJSON(w io.Writer, entries []listEntry) error {
+	b, err := json.MarshalIndent(entries, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// writeListTable prints one aligned row per entry under a header; sizes are
+// exact byte counts so that they can be compared with descriptors.
+func writeListTable(w io.Writer, entries []listEntry) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDIGEST\tMEDIA TYPE\tSIZE")
+	for _, e := range entries {
+		name := e.Name
+		if name == "" {
+			name = "<none>"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, e.Digest, e.MediaType, strconv.FormatInt(e.Size, 10))
+	}
+	return tw.Flush()
+}
