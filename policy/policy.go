@@ -71,8 +71,10 @@ func Namespaces(resolvedDir string) []string {
 //
 // DIR:NAME scopes are accepted only because the built-in oci: transport
 // accepts them, and a policy file written for it must keep loading after
-// this transport replaces oci:. They never match (the NAME is not part of
-// Identity, see there); NAME is still validated so that a typo is reported.
+// this transport replaces oci:. They do not select an image (the NAME is not
+// part of Identity, see there): such a scope only matches a directory whose
+// resolved path itself contains ':', e.g. reached through a symlink. NAME is
+// still validated so that a typo is reported rather than ignored.
 func ValidateScope(scope string, validateName func(string) error) error {
 	dir, name, hasName := strings.Cut(scope, ":")
 	if err := validateDir(scope, dir); err != nil {
