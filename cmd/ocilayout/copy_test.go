@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// assertDirImage checks that dir holds exactly img in dir: format, byte for byte.
+func assertDirImage(t *testing.T, dir string, img testImage) {
+	t.Helper()
+	if got := readFile(t, filepath.Join(dir, "manifest.json")); !bytes.Equal(got, img.manifest) {
+		t.Errorf("%s/manifest.json = %s, want %s", dir, got, img.manifest)
+	}
+	for _, b := range [][]byte{img.config, img.layer} {
+		p := filepath.Join(dir, digest.FromBytes(b).Encoded())
+		if got := readFile(t, p); !bytes.Equal(got, b) {
+			t.Errorf("%s differs from the source blob", p)
+		}
+	}
+}
+
+func TestCopyDirRoundTrip(t *testing.T) {
+	img := newTestImage(t, "round trip", "amd64")
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src")
+	writeDirImage(t, src, img)
+	lay := filepath.Join(tmp, "layout")
+	digestFile := filepath.Join(tmp, "digest")
+
+	r := mustRun(t, "copy", "--insecure-policy", "--digestfile", digestFile, "dir:"+src, "oci-layout:"+lay+":app:v1")
+	if !strings.Contains(string(r.stderr), "Writing manifest") {
+		t.Errorf("copy without --quiet reported no progress on stderr: %q", r.stderr)
+	}
+	if len(r.stdout) != 0 {
+		t.Errorf("copy wrote to stdout: %q", r.stdout)
+	}
+	if got := string(readFile(t, digestFile)); got != img.digest().String() {
+		t.Errorf("--digestfile = %q, want %q", got, img.digest())
+	}
+
+	// The layout now lists the image under its name, unchanged.
+	lr := mustRun(t, "list", lay)
+	if !strings.Contains(string(lr.stdout), "app:v1") || !strings.Contains(string(lr.stdout), img.digest().String()) {
+		t.Errorf("list after copy:\n%s", lr.stdout)
+	}
+	if r := mustRun(t, "inspect", "--raw", "oci-layout:"+lay+":app:v1"); !bytes.Equal(r.stdout, img.manifest) {
+		t.Errorf("manifest changed on the way in: %s", r.stdout)
+	}
+
+	// And out again, through each selector form.
+	for name, ref := range map[string]string{
+		"name":   "oci-layout:" + lay + ":app:v1",
+		"index":  "oci-layout:" + lay + ":@0",
+		"digest": "oci-layout:" + lay + ":@" + img.digest().String(),
+		"only":   "oci-layout:" + lay,
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			r := mustRun(t, "copy", "--quiet", "--insecure-policy", ref, "dir:"+out)
+			if len(r.stderr) != 0 {
+				t.Errorf("--quiet copy wrote to stderr: %q", r.stderr)
+			}
+			assertDirImage(t, out, img)
+		})
+	}
+}
+
+func TestCopyOCIRoundTrip(t *testing.T) {
+	a := newTestImage(t, "from oci", "amd64")
+	b := newTestImage(t, "second", "amd64")
+	tmp := t.TempDir()
+	ociDir := filepath.Join(tmp, "oci")
+	writeLayout(t, ociDir, layoutEntry{name: "a", img: a}, layoutEntry{name: "b", img: b})
+	lay := filepath.Join(tmp, "layout")
+
+	mustRun(t, "copy", "-q", "--insecure-policy", "oci:"+ociDir+":a", "oci-layout:"+lay+":first")
+	mustRun(t, "copy", "-q", "--insecure-policy", "oci:"+ociDir+":b", "oci-layout:"+lay+":second")
+	// Re-tagging an existing name replaces it: still two entries.
+	mustRun(t, "copy", "-q", "--insecure-policy", "oci:"+ociDir+":b", "oci-layout:"+lay+":first")
+	lr := mustRun(t, "list", "--json", lay)
+	if n := strings.Count(string(lr.stdout), `"name"`); n != 2 {
+		t.Errorf("after re-tagging, list has %d entries, want 2:\n%s", n, lr.stdout)
+	}
+	if r := mustRun(t, "inspect", "--raw", "oci-layout:"+lay+":first"); !bytes.Equal(r.stdout, b.manifest) {
+		t.Errorf("first after re-tag = %s, want image b", r.stdout)
+	}
+
+	// Back out to oci: and read it with containers/image's own transport.
+	back := filepath.Join(tmp, "back")
+	mustRun(t, "copy", "-q", "--insecure-policy", "oci-layout:"+lay+":second", "oci:"+back+":again")
+	if r := mustRun(t, "inspect", "--raw", "oci:"+back+":again"); !bytes.Equal(r.stdout, b.manifest) {
+		t.Errorf("oci: copy-out manifest = %s", r.stdout)
+	}
+	for _, blob := range [][]byte{b.config, b.layer, b.manifest} {
+		p := filepath.Join(back, "blobs", "sha256", digest.FromBytes(blob).Encoded())
+		if !bytes.Equal(readFile(t, p), blob) {
+			t.Errorf("%s differs", p)
+		}
+	}
+}
+
+func TestCopyFormatConversion(t *testing.T) {
+	img := newTestImage(t, "convert", "amd64")
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src")
+	writeDirImage(t, src, img)
+	lay := filepath.Join(tmp, "layout")
+	mustRun(t, "copy", "-q", "--insecure-policy", "--format", "v2s2", "dir:"+src, "oci-layout:"+lay+":v2s2")
+	r := mustRun(t, "inspect", "--raw", "oci-layout:"+lay+":v2s2")
+	if !bytes.Contains(r.stdout, []byte("application/vnd.docker.distribution.manifest.v2+json")) {
+		t.Errorf("--format v2s2 stored %s", r.stdout)
+	}
+	// --preserve-digests forbids exactly that conversion.
+	res := runCLI(t, "copy", "-q", "--insecure-policy", "--preserve-digests", "--format", "v2s2", "dir:"+src, "oci-layout:"+lay+":kept")
+	assertOneLineError(t, res, 1)
+}
+
+func TestCopyPolicy(t *testing.T) {
+	img := newTestImage(t, "policy", "amd64")
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src")
+	writeDirImage(t, src, img)
+	lay := filepath.Join(tmp, "layout")
+
+	reject := filepath.Join(tmp, "reject.json")
+	writeFile(t, reject, []byte(`{"default":[{"type":"reject"}]}`))
+	res := runCLI(t, "copy", "-q", "--policy", reject, "dir:"+src, "oci-layout:"+lay+":x")
+	assertOneLineError(t, res, 1, "rejected")
+	if _, err := os.Stat(filepath.Join(lay, "index.json")); err == nil {
+		if lr := mustRun(t, "list", lay); strings.Contains(string(lr.stdout), img.digest().String()) {
+			t.Errorf("a rejected image was stored:\n%s", lr.stdout)
+		}
+	}
+	// --retry-times must not retry a policy rejection: still one line.
+	assertOneLineError(t, runCLI(t, "copy", "--retry-times", "3", "--policy", reject, "dir:"+src, "oci-layout:"+lay+":x"), 1, "rejected")
+
+	accept := filepath.Join(tmp, "accept.json")
+	writeFile(t, accept, []byte(`{"default":[{"type":"reject"}],"transports":{"dir":{"":[{"type":"insecureAcceptAnything"}]}}}`))
+	mustRun(t, "copy", "-q", "--policy", accept, "dir:"+src, "oci-layout:"+lay+":x")
+
+	assertOneLineError(t, runCLI(t, "copy", "--policy", filepath.Join(tmp, "missing.json"), "dir:"+src, "oci-layout:"+lay+":y"), 1, "missing.json")
+	assertOneLineError(t, runCLI(t, "copy", "--policy", accept, "--insecure-policy", "dir:"+src, "oci-layout:"+lay+":y"), 2, "--insecure-policy")
+}
