@@ -63,7 +63,7 @@ plain lines otherwise); --quiet turns it off.`,
 	opts.platform.addFlags(fs)
 	opts.policy.addFlags(fs)
 	fs.BoolVarP(&opts.all, "all", "a", false, "copy all images if SOURCE-IMAGE is a list (same as --multi-arch=all)")
-	fs.StringVar(&opts.multiArch, "multi-arch", "", "how to handle a list: `system` (the image for this platform), all, or index-only")
+	fs.StringVar(&opts.multiArch, "multi-arch", "", "`MODE` for a list: system (the image for this platform), all, or index-only")
 	fs.StringVarP(&opts.format, "format", "f", "", "manifest `TYPE` (oci or v2s2) to write (default: that of the source, with fallbacks)")
 	fs.BoolVar(&opts.removeSignatures, "remove-signatures", false, "do not copy signatures from SOURCE-IMAGE")
 	fs.StringVar(&opts.compressFormat, "dest-compress-format", "", "compress layers with `FORMAT` (gzip, zstd or zstd:chunked)")
