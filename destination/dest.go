@@ -4,15 +4,208 @@
 package destination
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sync"
 
+	"github.com/ocilayout/ocilayout/layout"
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/types"
 )
 
+// Destination is an ImageDestination into one layout.
+type Destination struct {
+	ref      types.ImageReference
+	layout   *layout.Layout
+	name     string
+	lease    *layout.WriteLease
+	compress types.LayerCompression
+
+	mu       sync.Mutex           // guards the fields below
+	top      imgspecv1.Descriptor // set by PutManifest(nil)
+	topSet   bool
+	platform *imgspecv1.Platform
+}
+
 // New opens (creating if needed) the layout at dir and returns an
 // ImageDestination that, on Commit, tags the image name ("" for untagged).
-// ref is what Reference() returns.
+// ref is what Reference() returns. The destination holds a write lease on
+// the layout until Close, so GC never reclaims blobs it put or reused
+// before its Commit.
 func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference, dir string, name string) (types.ImageDestination, error) {
-	return nil, errors.New("destination: not implemented yet")
+	var opts []layout.Option
+	if sys != nil && sys.OCISharedBlobDirPath != "" {
+		opts = append(opts, layout.WithSharedBlobDir(sys.OCISharedBlobDirPath))
+	}
+	l, err := layout.Create(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := l.AcquireWriteLease()
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	compress := types.Compress
+	if sys != nil && sys.OCIAcceptUncompressedLayers {
+		compress = types.PreserveOriginal
+	}
+	return &Destination{ref: ref, layout: l, name: name, lease: lease, compress: compress}, nil
+}
+
+// Reference returns the reference used to set up this destination.
+func (d *Destination) Reference() types.ImageReference { return d.ref }
+
+// Layout is the layout the destination writes to.
+func (d *Destination) Layout() *layout.Layout { return d.layout }
+
+// Close releases the write lease and the layout. Blobs put without a
+// Commit stay until GC reclaims them.
+func (d *Destination) Close() error {
+	d.lease.Release()
+	return d.layout.Close()
+}
+
+// SupportedManifestMIMETypes lists OCI manifests and indexes: copy.Image
+// converts Docker schema2 to them, which keeps the layout readable by every
+// OCI tool.
+func (d *Destination) SupportedManifestMIMETypes() []string {
+	return []string{imgspecv1.MediaTypeImageManifest, imgspecv1.MediaTypeImageIndex}
+}
+
+// SupportsSignatures returns an error: signatures are not stored yet.
+func (d *Destination) SupportsSignatures(ctx context.Context) error {
+	return errors.New("pushing signatures to oci-layout is not supported yet")
+}
+
+// DesiredLayerCompression is Compress, as for oci:, unless the
+// SystemContext accepts uncompressed layers.
+func (d *Destination) DesiredLayerCompression() types.LayerCompression { return d.compress }
+
+// AcceptsForeignLayerURLs is true: a layout may reference non-distributable
+// layers by URL, as the OCI spec allows.
+func (d *Destination) AcceptsForeignLayerURLs() bool { return true }
+
+// MustMatchRuntimeOS is false: a layout stores images of any platform.
+func (d *Destination) MustMatchRuntimeOS() bool { return false }
+
+// IgnoresEmbeddedDockerReference is true: OCI manifests embed no Docker
+// reference, so there is nothing to rewrite.
+func (d *Destination) IgnoresEmbeddedDockerReference() bool { return true }
+
+// HasThreadSafePutBlob is true: each PutBlob writes its own temp file.
+func (d *Destination) HasThreadSafePutBlob() bool { return true }
+
+// PutBlob writes the stream as a blob. If inputInfo.Digest is given and the
+// stream is read to the end, the content must match it; on any error
+// (including one from stream.Read) nothing is stored.
+func (d *Destination) PutBlob(ctx context.Context, stream io.Reader, inputInfo types.BlobInfo, _ types.BlobInfoCache, _ bool) (types.BlobInfo, error) {
+	dg, n, err := d.layout.PutBlob(ctx, stream, inputInfo.Digest, inputInfo.Size)
+	if err != nil {
+		return types.BlobInfo{}, err
+	}
+	return types.BlobInfo{Digest: dg, Size: n}, nil
+}
+
+// TryReusingBlob reports whether the blob is already in the layout with
+// the expected size, in which case copy.Image does not send it again.
+func (d *Destination) TryReusingBlob(ctx context.Context, info types.BlobInfo, _ types.BlobInfoCache, _ bool) (bool, types.BlobInfo, error) {
+	if info.Digest == "" {
+		return false, types.BlobInfo{}, errors.New("can not check for a blob with unknown digest")
+	}
+	size, err := d.layout.StatBlob(ctx, info.Digest)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, types.BlobInfo{}, nil
+	}
+	if err != nil {
+		return false, types.BlobInfo{}, err
+	}
+	if info.Size >= 0 && size != info.Size {
+		return false, types.BlobInfo{}, nil
+	}
+	return true, types.BlobInfo{Digest: info.Digest, Size: size}, nil
+}
+
+// PutManifest stores the manifest as a blob. The top-level manifest
+// (instanceDigest nil) is recorded for Commit; index.json is not touched
+// until then, so a crash before Commit leaves no entry whose blobs are
+// missing.
+func (d *Destination) PutManifest(ctx context.Context, m []byte, instanceDigest *digest.Digest) error {
+	mt := manifest.GuessMIMEType(m)
+	if mt != imgspecv1.MediaTypeImageManifest && mt != imgspecv1.MediaTypeImageIndex {
+		return types.ManifestTypeRejectedError{Err: fmt.Errorf("oci-layout stores OCI manifests and indexes, not %q", mt)}
+	}
+	want := digest.FromBytes(m)
+	if instanceDigest != nil {
+		if err := instanceDigest.Validate(); err != nil {
+			return fmt.Errorf("invalid instance digest %q: %w", string(*instanceDigest), err)
+		}
+		want = instanceDigest.Algorithm().FromBytes(m)
+		if want != *instanceDigest {
+			return fmt.Errorf("manifest for instance %s has digest %s", *instanceDigest, want)
+		}
+	}
+	if _, _, err := d.layout.PutBlob(ctx, bytes.NewReader(m), want, int64(len(m))); err != nil {
+		return err
+	}
+	if instanceDigest != nil {
+		return nil
+	}
+	desc := imgspecv1.Descriptor{MediaType: mt, Digest: want, Size: int64(len(m))}
+	var platform *imgspecv1.Platform
+	if mt == imgspecv1.MediaTypeImageManifest {
+		platform = d.platformOf(ctx, m)
+	}
+	d.mu.Lock()
+	d.top, d.topSet, d.platform = desc, true, platform
+	d.mu.Unlock()
+	return nil
+}
+
+// platformOf reads the config of an image manifest to record its platform
+// in index.json, so that list shows it without opening manifests. Best
+// effort: an artifact or unreadable config simply has no platform.
+func (d *Destination) platformOf(ctx context.Context, m []byte) *imgspecv1.Platform {
+	var man imgspecv1.Manifest
+	if json.Unmarshal(m, &man) != nil || man.Config.MediaType != imgspecv1.MediaTypeImageConfig {
+		return nil
+	}
+	data, err := d.layout.ReadBlob(ctx, man.Config.Digest, man.Config.Size)
+	if err != nil {
+		return nil
+	}
+	var cfg imgspecv1.Image
+	if json.Unmarshal(data, &cfg) != nil || cfg.OS == "" {
+		return nil
+	}
+	return &imgspecv1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
+}
+
+// PutSignatures fails for non-empty input: signatures are not stored yet.
+func (d *Destination) PutSignatures(ctx context.Context, signatures [][]byte, instanceDigest *digest.Digest) error {
+	if len(signatures) == 0 {
+		return nil
+	}
+	return errors.New("pushing signatures to oci-layout is not supported yet")
+}
+
+// Commit records the image in index.json under the layout's lock, after
+// re-reading it, so that concurrent writers into one layout keep each
+// other's tags.
+func (d *Destination) Commit(ctx context.Context, _ types.UnparsedImage) error {
+	d.mu.Lock()
+	desc, ok := d.top, d.topSet
+	desc.Platform = d.platform
+	d.mu.Unlock()
+	if !ok {
+		return errors.New("commit without a manifest")
+	}
+	return d.layout.AddManifest(ctx, desc, d.name)
 }

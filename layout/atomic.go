@@ -1,0 +1,83 @@
+package layout
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+)
+
+// createTemp creates a new temp file next to where its content will be
+// renamed to (rename is only atomic within one file system). The name
+// starts with tempPrefix so that GC can recognise and reclaim it after a
+// crash, and readers never mistake it for a blob.
+func createTemp(root *os.Root, dir string) (*os.File, string, error) {
+	for range 10 {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		name := path.Join(dir, tempPrefix+hex.EncodeToString(b[:]))
+		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("creating temp file in %s: %w", path.Join(root.Name(), dir), err)
+		}
+		return f, name, nil
+	}
+	return nil, "", fmt.Errorf("creating temp file in %s: too many collisions", root.Name())
+}
+
+// commitTemp makes f durable and moves it to name: fsync the data, close,
+// rename over name, fsync the directory so the rename itself survives a
+// crash. On error the temp file is removed.
+func commitTemp(root *os.Root, f *os.File, tmp, name string) (retErr error) {
+	defer func() {
+		if retErr != nil {
+			f.Close()
+			_ = root.Remove(tmp)
+		}
+	}()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", tmp, err)
+	}
+	if err := root.Rename(tmp, name); err != nil {
+		return fmt.Errorf("renaming into %s: %w", path.Join(root.Name(), name), err)
+	}
+	return syncDir(root, path.Dir(name))
+}
+
+// syncDir fsyncs a directory so that entries created or renamed in it are
+// on disk.
+func syncDir(root *os.Root, dir string) error {
+	d, err := root.Open(dir)
+	if err != nil {
+		return fmt.Errorf("opening %s to sync it: %w", path.Join(root.Name(), dir), err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", path.Join(root.Name(), dir), err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces name with data so that a reader, or the file
+// after a crash, holds either the old content or the new, never a mix.
+func writeFileAtomic(root *os.Root, name string, data []byte) error {
+	f, tmp, err := createTemp(root, path.Dir(name))
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		_ = root.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	return commitTemp(root, f, tmp, name)
+}

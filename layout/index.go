@@ -1,0 +1,227 @@
+package layout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// MaxIndexSize bounds index.json. 64 MiB holds several hundred thousand
+// entries; anything larger is treated as hostile rather than read.
+const MaxIndexSize = 64 << 20
+
+// Index reads index.json. It takes no lock: writers replace the file by
+// rename, so a reader sees either the old or the new index, whole.
+func (l *Layout) Index(ctx context.Context) (*imgspecv1.Index, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
+	f, err := l.root.Open(imgspecv1.ImageIndexFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxIndexSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
+	}
+	if len(data) > MaxIndexSize {
+		return nil, fmt.Errorf("index.json of %s is larger than %d bytes", l.dir, MaxIndexSize)
+	}
+	return parseIndex(data, "index.json of "+l.dir)
+}
+
+// parseIndex decodes an image index and checks every descriptor's digest,
+// so that nothing later joins an unchecked string into a path.
+func parseIndex(data []byte, what string) (*imgspecv1.Index, error) {
+	var idx imgspecv1.Index
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", what, err)
+	}
+	if idx.SchemaVersion != 2 {
+		return nil, fmt.Errorf("parsing %s: schemaVersion %d, expected 2", what, idx.SchemaVersion)
+	}
+	for i, d := range idx.Manifests {
+		if err := d.Digest.Validate(); err != nil {
+			return nil, fmt.Errorf("parsing %s: entry %d has invalid digest %q: %w", what, i, string(d.Digest), err)
+		}
+		if d.Size < 0 {
+			return nil, fmt.Errorf("parsing %s: entry %d (%s) has negative size %d", what, i, d.Digest, d.Size)
+		}
+	}
+	return &idx, nil
+}
+
+// writeIndex replaces index.json atomically and durably. Callers hold the
+// index lock (or are initialising a layout nobody else can see yet).
+func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
+	if idx.Manifests == nil {
+		idx.Manifests = []imgspecv1.Descriptor{}
+	}
+	data, err := json.Marshal(idx)
+	if err != nil {
+		return fmt.Errorf("encoding index.json of %s: %w", l.dir, err)
+	}
+	if err := writeFileAtomic(l.root, imgspecv1.ImageIndexFile, data); err != nil {
+		return fmt.Errorf("writing index.json of %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// UpdateIndex applies fn to index.json under the layout's exclusive lock:
+// it re-reads the file after taking the lock, so changes by other
+// processes since this layout was opened are kept, and writes the result
+// atomically. If fn returns an error nothing is written.
+func (l *Layout) UpdateIndex(ctx context.Context, fn func(*imgspecv1.Index) error) error {
+	unlock, err := l.lock(indexLockFile, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	idx, err := l.Index(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(idx); err != nil {
+		return err
+	}
+	return l.writeIndex(idx)
+}
+
+// AddManifest records desc in index.json under name ("" for untagged).
+// A name is unique: the entry that held it before loses it, and is dropped
+// when it is left with no name (together with the referrers whose subject
+// it was, unless another entry still has its digest), because an untagged
+// leftover of a tag move is what makes other layouts grow forever. An
+// untagged write of a digest already present changes nothing.
+func (l *Layout) AddManifest(ctx context.Context, desc imgspecv1.Descriptor, name string) error {
+	if name != "" {
+		if err := ValidateName(name); err != nil {
+			return err
+		}
+	}
+	return l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
+		applyAddManifest(idx, desc, name)
+		return nil
+	})
+}
+
+func applyAddManifest(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) {
+	desc.Annotations = cloneMap(desc.Annotations)
+	if name == "" {
+		delete(desc.Annotations, imgspecv1.AnnotationRefName)
+		for _, e := range idx.Manifests {
+			if e.Digest == desc.Digest {
+				return
+			}
+		}
+		idx.Manifests = append(idx.Manifests, desc)
+		return
+	}
+	if desc.Annotations == nil {
+		desc.Annotations = map[string]string{}
+	}
+	desc.Annotations[imgspecv1.AnnotationRefName] = name
+
+	var dropped []digest.Digest
+	placed := false
+	kept := idx.Manifests[:0]
+	for _, e := range idx.Manifests {
+		switch {
+		case e.Annotations[imgspecv1.AnnotationRefName] == name || (e.Digest == desc.Digest && entryName(e) == ""):
+			if placed {
+				if e.Digest != desc.Digest {
+					dropped = append(dropped, e.Digest)
+				}
+				continue
+			}
+			// The first entry holding the name (or an untagged entry of
+			// this digest) is replaced in place, so positions (@N) of
+			// the others do not shift.
+			if e.Digest != desc.Digest {
+				dropped = append(dropped, e.Digest)
+			}
+			kept = append(kept, desc)
+			placed = true
+		default:
+			kept = append(kept, e)
+		}
+	}
+	if !placed {
+		kept = append(kept, desc)
+	}
+	idx.Manifests = dropReferrersOf(kept, dropped)
+}
+
+// dropReferrersOf removes entries whose subject is one of gone, unless an
+// entry with that digest remains.
+func dropReferrersOf(entries []imgspecv1.Descriptor, gone []digest.Digest) []imgspecv1.Descriptor {
+	if len(gone) == 0 {
+		return entries
+	}
+	present := map[digest.Digest]bool{}
+	for _, e := range entries {
+		present[e.Digest] = true
+	}
+	orphan := map[digest.Digest]bool{}
+	for _, d := range gone {
+		if !present[d] {
+			orphan[d] = true
+		}
+	}
+	out := entries[:0]
+	for _, e := range entries {
+		if s := e.Annotations[AnnotationSubject]; s != "" && orphan[digest.Digest(s)] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// AnnotationSubject marks an index.json entry that is a referrer (a
+// signature or other artifact) with the digest of the manifest it refers
+// to, so that index-level operations (tag moves, delete, list) can find an
+// image's referrers without reading every manifest.
+const AnnotationSubject = "io.github.ocilayout.subject"
+
+func entryName(d imgspecv1.Descriptor) string { return d.Annotations[imgspecv1.AnnotationRefName] }
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Entry is one top-level entry of index.json, as List reports it.
+type Entry struct {
+	Name        string              `json:"name"`
+	Digest      digest.Digest       `json:"digest"`
+	MediaType   string              `json:"mediaType"`
+	Size        int64               `json:"size"`
+	Platform    *imgspecv1.Platform `json:"platform,omitempty"`
+	Annotations map[string]string   `json:"annotations,omitempty"`
+}
+
+// List returns the entries of index.json in order. It reads index.json
+// alone, so it costs O(entries), not O(manifests).
+func (l *Layout) List(ctx context.Context) ([]Entry, error) {
+	idx, err := l.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(idx.Manifests))
+	for _, d := range idx.Manifests {
+		out = append(out, Entry{Name: entryName(d), Digest: d.Digest, MediaType: d.MediaType, Size: d.Size, Platform: d.Platform, Annotations: d.Annotations})
+	}
+	return out, nil
+}

@@ -1,0 +1,173 @@
+package layout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	imgspec "github.com/opencontainers/image-spec/specs-go"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Names of the files ocilayout adds to a layout. They start with a dot so
+// that tools walking blobs/ or listing the layout (umoci, oras, crane) pass
+// over them; Verify knows them and does not report them.
+const (
+	indexLockFile = ".ocilayout.lock"    // exclusive while index.json is read-modified-written
+	leaseLockFile = ".ocilayout-gc.lock" // shared by writers, exclusive by GC
+	tempPrefix    = ".ocilayout-tmp-"    // temp files of atomic writes
+)
+
+// Option configures Open and Create.
+type Option func(*options)
+
+type options struct {
+	sharedBlobDir string
+}
+
+// WithSharedBlobDir stores and looks up blobs in dir (laid out as ALG/HEX,
+// without a blobs/ level, as containers/image's OCISharedBlobDirPath does)
+// instead of the layout's own blobs/ directory.
+func WithSharedBlobDir(dir string) Option { return func(o *options) { o.sharedBlobDir = dir } }
+
+// Layout is an open OCI image layout. Its methods are safe for concurrent
+// use: the roots are immutable after Open, and index.json changes are
+// serialised by flock, which also serialises goroutines of one process
+// because each UpdateIndex opens its own lock file description.
+type Layout struct {
+	dir    string
+	root   *os.Root // the layout directory
+	blobs  *os.Root // blobs/ or the shared blob directory; nil if it does not exist yet
+	shared bool
+}
+
+// Open opens the existing layout at dir for reading. It needs no write
+// access, so a layout on a read-only mount or in the module cache works.
+func Open(dir string, opts ...Option) (*Layout, error) {
+	return open(dir, false, opts)
+}
+
+// Create opens the layout at dir for writing. A missing directory (whose
+// parent exists) or an empty one is initialised with oci-layout, index.json
+// and blobs/; a non-empty directory that is not a layout is refused, so a
+// typo cannot scatter files over someone's data.
+func Create(dir string, opts ...Option) (*Layout, error) {
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("creating layout directory %s: %w", dir, err)
+	}
+	return open(dir, true, opts)
+}
+
+func open(dir string, create bool, opts []Option) (_ *Layout, retErr error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening layout %s: %w", dir, err)
+	}
+	l := &Layout{dir: dir, root: root, shared: o.sharedBlobDir != ""}
+	defer func() {
+		if retErr != nil {
+			l.Close()
+		}
+	}()
+	if create {
+		if err := l.initialise(); err != nil {
+			return nil, err
+		}
+	} else if _, err := root.Stat(imgspecv1.ImageIndexFile); err != nil {
+		return nil, fmt.Errorf("%s is not an OCI image layout: %w", dir, err)
+	}
+	if o.sharedBlobDir != "" {
+		if create {
+			if err := os.MkdirAll(o.sharedBlobDir, 0o755); err != nil {
+				return nil, fmt.Errorf("creating shared blob directory %s: %w", o.sharedBlobDir, err)
+			}
+		}
+		l.blobs, err = os.OpenRoot(o.sharedBlobDir)
+	} else {
+		l.blobs, err = root.OpenRoot(imgspecv1.ImageBlobsDir)
+	}
+	if err != nil && !(errors.Is(err, fs.ErrNotExist) && !create) {
+		return nil, fmt.Errorf("opening blob directory of %s: %w", dir, err)
+	}
+	return l, nil
+}
+
+// initialise makes dir a layout if it is not one, under the index lock so
+// that two processes initialising the same directory do not race.
+func (l *Layout) initialise() error {
+	if _, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil {
+		return l.root.MkdirAll(imgspecv1.ImageBlobsDir, 0o755)
+	}
+	unlock, err := l.lock(indexLockFile, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil {
+		return l.root.MkdirAll(imgspecv1.ImageBlobsDir, 0o755)
+	}
+	entries, err := fs.ReadDir(l.root.FS(), ".")
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", l.dir, err)
+	}
+	for _, e := range entries {
+		switch e.Name() {
+		case indexLockFile, leaseLockFile, imgspecv1.ImageLayoutFile, imgspecv1.ImageBlobsDir:
+		default:
+			return fmt.Errorf("%s is not empty and not an OCI image layout (it has %s but no index.json)", l.dir, e.Name())
+		}
+	}
+	if err := l.root.MkdirAll(imgspecv1.ImageBlobsDir, 0o755); err != nil {
+		return fmt.Errorf("creating blobs/ in %s: %w", l.dir, err)
+	}
+	layoutJSON, _ := json.Marshal(imgspecv1.ImageLayout{Version: imgspecv1.ImageLayoutVersion})
+	if err := writeFileAtomic(l.root, imgspecv1.ImageLayoutFile, layoutJSON); err != nil {
+		return err
+	}
+	return l.writeIndex(&imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{}})
+}
+
+// Dir returns the directory the layout was opened with.
+func (l *Layout) Dir() string { return l.dir }
+
+// Close releases the layout's directory handles.
+func (l *Layout) Close() error {
+	var errs []error
+	if l.blobs != nil {
+		errs = append(errs, l.blobs.Close())
+	}
+	errs = append(errs, l.root.Close())
+	return errors.Join(errs...)
+}
+
+// blobRoot returns the blob directory or a clear error when it is missing.
+func (l *Layout) blobRoot() (*os.Root, error) {
+	if l.blobs == nil {
+		return nil, fmt.Errorf("layout %s has no %s directory: %w", l.dir, imgspecv1.ImageBlobsDir, fs.ErrNotExist)
+	}
+	return l.blobs, nil
+}
+
+// checkContext is a cheap cancellation point before I/O.
+func checkContext(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("layout operation cancelled: %w", err)
+	}
+	return nil
+}
+
+// absDir is for error messages that should name a full path.
+func absDir(dir string) string {
+	if a, err := filepath.Abs(dir); err == nil {
+		return a
+	}
+	return dir
+}

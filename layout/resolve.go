@@ -1,0 +1,148 @@
+package layout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Media types of the Docker schema2 formats, which layouts written by
+// other tools may hold and which are read like their OCI twins.
+const (
+	MediaTypeDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+	MediaTypeDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
+)
+
+// ErrNotFound is wrapped by Resolve's error when nothing matches.
+var ErrNotFound = errors.New("image not found")
+
+// IsImageMediaType reports whether t is a manifest or index that a
+// selector by name may resolve to.
+func IsImageMediaType(t string) bool {
+	switch t {
+	case imgspecv1.MediaTypeImageManifest, imgspecv1.MediaTypeImageIndex, MediaTypeDockerManifest, MediaTypeDockerList:
+		return true
+	}
+	return false
+}
+
+// IsIndexMediaType reports whether t is an index or manifest list.
+func IsIndexMediaType(t string) bool {
+	return t == imgspecv1.MediaTypeImageIndex || t == MediaTypeDockerList
+}
+
+// Resolve returns the descriptor sel chooses in idx. A digest is searched
+// for at any depth of nested indexes, which needs reading the indexes;
+// names and positions need only idx.
+func (l *Layout) Resolve(ctx context.Context, idx *imgspecv1.Index, sel Selector) (imgspecv1.Descriptor, error) {
+	switch sel.kind {
+	case selectIndex:
+		if sel.index >= len(idx.Manifests) {
+			return imgspecv1.Descriptor{}, fmt.Errorf("index @%d in %s: only %d entries: %w", sel.index, l.dir, len(idx.Manifests), ErrNotFound)
+		}
+		return idx.Manifests[sel.index], nil
+	case selectName:
+		var other []string
+		for _, d := range idx.Manifests {
+			if entryName(d) == sel.name {
+				if IsImageMediaType(d.MediaType) {
+					return d, nil
+				}
+				other = append(other, d.MediaType)
+			}
+		}
+		if len(other) > 0 {
+			return imgspecv1.Descriptor{}, fmt.Errorf("name %q in %s refers to unsupported media type %s", sel.name, l.dir, strings.Join(other, ", "))
+		}
+		return imgspecv1.Descriptor{}, fmt.Errorf("name %q in %s: %w", sel.name, l.dir, ErrNotFound)
+	case selectDigest:
+		d, ok, err := l.findDigest(ctx, idx.Manifests, sel.digest, map[digest.Digest]bool{})
+		if err != nil {
+			return imgspecv1.Descriptor{}, err
+		}
+		if !ok {
+			return imgspecv1.Descriptor{}, fmt.Errorf("manifest %s in %s: %w", sel.digest, l.dir, ErrNotFound)
+		}
+		return d, nil
+	}
+	var images []imgspecv1.Descriptor
+	for _, d := range idx.Manifests {
+		if d.Annotations[AnnotationSubject] == "" {
+			images = append(images, d)
+		}
+	}
+	switch len(images) {
+	case 1:
+		return images[0], nil
+	case 0:
+		return imgspecv1.Descriptor{}, fmt.Errorf("layout %s holds no image: %w", l.dir, ErrNotFound)
+	}
+	var choices []string
+	for i, d := range images {
+		if i == 8 {
+			choices = append(choices, fmt.Sprintf("and %d more", len(images)-i))
+			break
+		}
+		if n := entryName(d); n != "" {
+			choices = append(choices, n)
+		} else {
+			choices = append(choices, "@"+d.Digest.String())
+		}
+	}
+	return imgspecv1.Descriptor{}, fmt.Errorf("layout %s holds %d images; choose one with :NAME, :@N or :@DIGEST (%s)", l.dir, len(images), strings.Join(choices, ", "))
+}
+
+// findDigest searches descs and, depth first, the indexes among them.
+func (l *Layout) findDigest(ctx context.Context, descs []imgspecv1.Descriptor, want digest.Digest, seen map[digest.Digest]bool) (imgspecv1.Descriptor, bool, error) {
+	for _, d := range descs {
+		if d.Digest == want {
+			return d, true, nil
+		}
+	}
+	for _, d := range descs {
+		if !IsIndexMediaType(d.MediaType) || seen[d.Digest] {
+			continue
+		}
+		seen[d.Digest] = true
+		child, err := l.ReadIndexBlob(ctx, d)
+		if err != nil {
+			return imgspecv1.Descriptor{}, false, err
+		}
+		if found, ok, err := l.findDigest(ctx, child.Manifests, want, seen); err != nil || ok {
+			return found, ok, err
+		}
+	}
+	return imgspecv1.Descriptor{}, false, nil
+}
+
+// ReadIndexBlob reads and verifies the index (or manifest list) desc names.
+func (l *Layout) ReadIndexBlob(ctx context.Context, desc imgspecv1.Descriptor) (*imgspecv1.Index, error) {
+	data, err := l.ReadBlob(ctx, desc.Digest, desc.Size)
+	if err != nil {
+		return nil, err
+	}
+	return parseIndex(data, "index "+desc.Digest.String()+" in "+l.dir)
+}
+
+// ReadManifestBlob reads and verifies the image manifest desc names.
+func (l *Layout) ReadManifestBlob(ctx context.Context, desc imgspecv1.Descriptor) (*imgspecv1.Manifest, error) {
+	data, err := l.ReadBlob(ctx, desc.Digest, desc.Size)
+	if err != nil {
+		return nil, err
+	}
+	var m imgspecv1.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("parsing manifest %s in %s: %w", desc.Digest, l.dir, err)
+	}
+	for _, d := range append([]imgspecv1.Descriptor{m.Config}, m.Layers...) {
+		if err := d.Digest.Validate(); err != nil {
+			return nil, fmt.Errorf("manifest %s in %s: invalid digest %q: %w", desc.Digest, l.dir, string(d.Digest), err)
+		}
+	}
+	return &m, nil
+}
