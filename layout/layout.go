@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	imgspec "github.com/opencontainers/image-spec/specs-go"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -162,12 +161,4 @@ func checkContext(ctx context.Context) error {
 		return fmt.Errorf("layout operation cancelled: %w", err)
 	}
 	return nil
-}
-
-// absDir is for error messages that should name a full path.
-func absDir(dir string) string {
-	if a, err := filepath.Abs(dir); err == nil {
-		return a
-	}
-	return dir
 }
