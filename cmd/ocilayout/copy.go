@@ -53,7 +53,8 @@ plain lines otherwise); --quiet turns it off.`,
 		Example: `  ocilayout copy --insecure-policy docker://quay.io/libpod/alpine:latest oci-layout:./images:alpine:latest
   ocilayout copy oci-layout:./images:alpine:latest dir:./alpine
   ocilayout copy --all --digestfile digest.txt oci:./old:app oci-layout:./images:app
-  ocilayout copy --format v2s2 --dest-compress-format zstd dir:./alpine oci-layout:./images:alpine:zstd`,
+  ocilayout copy --format v2s2 oci-layout:./images:alpine:latest dir:./alpine-v2s2
+  ocilayout copy --dest-compress-format zstd dir:./alpine oci-layout:./images:alpine:zstd`,
 		Args: exactArgs(2, "SOURCE-IMAGE and DESTINATION-IMAGE"),
 		RunE: func(cmd *cobra.Command, args []string) error { return opts.run(cmd, args) },
 	}

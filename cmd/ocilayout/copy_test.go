@@ -104,20 +104,39 @@ func TestCopyOCIRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCopyFormatConversion: oci-layout: stores OCI manifests only, so a
+// Docker v2s2 image is converted on the way in, and --format v2s2 works on
+// the way out to a transport that accepts it.
 func TestCopyFormatConversion(t *testing.T) {
 	img := newTestImage(t, "convert", "amd64")
 	tmp := t.TempDir()
 	src := filepath.Join(tmp, "src")
 	writeDirImage(t, src, img)
 	lay := filepath.Join(tmp, "layout")
-	mustRun(t, "copy", "-q", "--insecure-policy", "--format", "v2s2", "dir:"+src, "oci-layout:"+lay+":v2s2")
-	r := mustRun(t, "inspect", "--raw", "oci-layout:"+lay+":v2s2")
-	if !bytes.Contains(r.stdout, []byte("application/vnd.docker.distribution.manifest.v2+json")) {
-		t.Errorf("--format v2s2 stored %s", r.stdout)
+	mustRun(t, "copy", "-q", "--insecure-policy", "dir:"+src, "oci-layout:"+lay+":oci")
+
+	v2s2 := filepath.Join(tmp, "v2s2")
+	mustRun(t, "copy", "-q", "--insecure-policy", "--format", "v2s2", "oci-layout:"+lay+":oci", "dir:"+v2s2)
+	docker := readFile(t, filepath.Join(v2s2, "manifest.json"))
+	if !bytes.Contains(docker, []byte(`"application/vnd.docker.distribution.manifest.v2+json"`)) {
+		t.Fatalf("--format v2s2 wrote %s", docker)
 	}
-	// --preserve-digests forbids exactly that conversion.
-	res := runCLI(t, "copy", "-q", "--insecure-policy", "--preserve-digests", "--format", "v2s2", "dir:"+src, "oci-layout:"+lay+":kept")
-	assertOneLineError(t, res, 1)
+
+	// --preserve-digests forbids the conversion back to OCI.
+	assertOneLineError(t, runCLI(t, "copy", "-q", "--insecure-policy", "--preserve-digests", "dir:"+v2s2, "oci-layout:"+lay+":kept"), 1)
+	if lr := mustRun(t, "list", lay); strings.Contains(string(lr.stdout), "kept") {
+		t.Errorf("a failed copy left an entry:\n%s", lr.stdout)
+	}
+
+	mustRun(t, "copy", "-q", "--insecure-policy", "dir:"+v2s2, "oci-layout:"+lay+":converted")
+	r := mustRun(t, "inspect", "--raw", "oci-layout:"+lay+":converted")
+	if !bytes.Contains(r.stdout, []byte(`"application/vnd.oci.image.manifest.v1+json"`)) || bytes.Equal(r.stdout, docker) {
+		t.Errorf("v2s2 source stored as %s", r.stdout)
+	}
+	// The layer itself is untouched by the conversion.
+	if !bytes.Contains(r.stdout, []byte(digest.FromBytes(img.layer).String())) {
+		t.Errorf("converted manifest lost the layer %s: %s", digest.FromBytes(img.layer), r.stdout)
+	}
 }
 
 func TestCopyPolicy(t *testing.T) {
