@@ -165,3 +165,20 @@ func TestCopyPolicy(t *testing.T) {
 	assertOneLineError(t, runCLI(t, "copy", "--policy", filepath.Join(tmp, "missing.json"), "dir:"+src, "oci-layout:"+lay+":y"), 1, "missing.json")
 	assertOneLineError(t, runCLI(t, "copy", "--policy", accept, "--insecure-policy", "dir:"+src, "oci-layout:"+lay+":y"), 2, "--insecure-policy")
 }
+
+func TestCopyCompression(t *testing.T) {
+	img := newTestImage(t, "compress", "amd64")
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src")
+	writeDirImage(t, src, img)
+	lay := filepath.Join(tmp, "layout")
+	mustRun(t, "copy", "-q", "--insecure-policy", "--dest-compress-format", "zstd", "--dest-force-compress-format", "dir:"+src, "oci-layout:"+lay+":zstd")
+	r := mustRun(t, "inspect", "--raw", "oci-layout:"+lay+":zstd")
+	if !bytes.Contains(r.stdout, []byte(`"application/vnd.oci.image.layer.v1.tar+zstd"`)) {
+		t.Errorf("--dest-compress-format zstd stored %s", r.stdout)
+	}
+	// Decompressed content is unchanged: the config's diff ID still matches.
+	if cfg := mustRun(t, "inspect", "--raw", "--config", "oci-layout:"+lay+":zstd"); !bytes.Contains(cfg.stdout, []byte(img.diffID.String())) {
+		t.Errorf("config after recompression: %s", cfg.stdout)
+	}
+}
