@@ -1,0 +1,125 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ocilayout/ocilayout/layout"
+)
+
+// killPoint is where in a copy one iteration of TestKillDuringCopy sends
+// SIGKILL: after the afterLine'th line of the copy's progress on stderr
+// (0: as soon as it started), then after extra more. The schedule is a
+// function of the iteration alone, so a failure replays; the extra delay is
+// fault injection, not synchronisation, and nothing asserts on time.
+type killPoint struct {
+	afterLine int
+	extra     time.Duration
+}
+
+func killSchedule(i int) killPoint {
+	// copy.Image prints about 8 lines for a 4-layer image ("Getting image
+	// source signatures", one per blob, config, "Writing manifest", ...),
+	// so cycling over 0..7 lands kills before, among and after the blob
+	// writes, and the growing extra delay shifts each kill within a phase.
+	return killPoint{afterLine: i % 8, extra: time.Duration(i/8) * 3 * time.Millisecond}
+}
+
+// TestKillDuringCopy SIGKILLs `ocilayout copy` of a multi-MiB, multi-layer
+// image at 24 points and checks after each that the layout opens, that
+// index.json parses and that every entry's manifests, configs and layers
+// are present and verify; a final copy must then succeed.
+func TestKillDuringCopy(t *testing.T) {
+	const iterations = 24
+	src := filepath.Join(t.TempDir(), "src")
+	dst := filepath.Join(t.TempDir(), "dst")
+	// The layout exists before the first kill: initialising a layout is
+	// itself atomic (index.json is written last), but a directory killed
+	// before that holds no index.json and is, rightly, not a layout yet.
+	l, err := layout.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+
+	killed, completed := 0, 0
+	for i := range iterations {
+		name := fmt.Sprintf("img%d", i)
+		writeRandomImage(t, src, name, imageSpec{seed: 1000 + uint64(i), layers: 4, layerSize: 1 << 20})
+		// Three tags in rotation, so kills also land in tag moves.
+		dstRef := fmt.Sprintf("oci-layout:%s:t%d", dst, i%3)
+		if copyAndKill(t, fmt.Sprintf("oci:%s:%s", src, name), dstRef, killSchedule(i)) {
+			killed++
+		} else {
+			completed++
+		}
+		if err := verifyLayout(context.Background(), dst); err != nil {
+			t.Fatalf("after iteration %d (%+v): %v", i, killSchedule(i), err)
+		}
+	}
+	t.Logf("%d copies killed, %d finished before the kill", killed, completed)
+	if killed == 0 {
+		t.Errorf("no copy was interrupted: the schedule does not test crashes")
+	}
+
+	final := writeRandomImage(t, src, "final", imageSpec{seed: 999, layers: 4, layerSize: 1 << 20})
+	mustRunCLI(t, "copy", "--quiet", "--insecure-policy", "oci:"+src+":final", "oci-layout:"+dst+":final")
+	tags := tagsOf(t, checkLayout(t, dst))
+	if tags["final"] != final {
+		t.Errorf("after the kills, a copy to final left %s, want %s", tags["final"], final)
+	}
+}
+
+// copyAndKill starts a copy, kills it at p and reports whether the kill
+// came before the process exited on its own.
+func copyAndKill(t *testing.T, src, dst string, p killPoint) bool {
+	t.Helper()
+	cmd := cliCommand(t, "copy", "--insecure-policy", src, dst)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var seen []string
+	for len(seen) < p.afterLine && sc.Scan() {
+		seen = append(seen, sc.Text())
+	}
+	if p.extra > 0 {
+		time.Sleep(p.extra)
+	}
+	if len(seen) > 0 {
+		t.Logf("kill after %q + %v", seen[len(seen)-1], p.extra)
+	}
+	killErr := cmd.Process.Signal(syscall.SIGKILL)
+	rest, _ := io.ReadAll(stderr)
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+		return true
+	}
+	if err != nil && killErr == nil {
+		t.Fatalf("copy %s %s failed without being killed: %v\n%s\n%s", src, dst, err, strings.Join(seen, "\n"), rest)
+	}
+	return false
+}
+
+// TestKillScheduleVaries guards the crash test's premise: its schedule
+// must put kills at different points, not the same one 24 times.
+func TestKillScheduleVaries(t *testing.T) {
+	seen := map[killPoint]bool{}
+	for i := range 24 {
+		seen[killSchedule(i)] = true
+	}
+	if len(seen) < 20 {
+		t.Errorf("kill schedule has %d distinct points over 24 iterations", len(seen))
+	}
+}
