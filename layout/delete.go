@@ -2,11 +2,149 @@ package layout
 
 import (
 	"context"
-	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// DeleteResult says what Delete removed.
+type DeleteResult struct {
+	// Entries are the index.json entries removed: the selected image and
+	// the referrers (signatures, SBOMs, ...) left without a subject.
+	Entries []imgspecv1.Descriptor `json:"entries"`
+	// Reclaimed is what the blob collection removed; nil when the layout
+	// uses a shared blob directory, whose blobs are never removed.
+	Reclaimed *GCResult `json:"reclaimed"`
+}
+
 // DeleteImage removes the entry sel selects from the layout at dir and
-// reclaims the blobs nothing else reaches.
+// reclaims the blobs nothing else reaches. See Delete.
 func DeleteImage(ctx context.Context, dir string, sel Selector, opts ...Option) error {
-	return errors.New("delete: not implemented yet")
+	_, err := Delete(ctx, dir, sel, opts...)
+	return err
+}
+
+// Delete removes what sel selects from index.json, then reclaims its blobs.
+//
+//   - By name: the entry with that name. The same manifest under another
+//     name stays, and so do its blobs.
+//   - By @N: the entry at position N.
+//   - By @digest: every top-level entry with that digest, whatever its
+//     name. A manifest that is only inside an index (one platform of a
+//     multi-arch image) is refused: deleting it would mean rewriting the
+//     index, and so its digest, which is not a delete.
+//   - The zero selector: the only image, as Resolve chooses it.
+//
+// Referrer entries (AnnotationSubject) whose subject is no longer reachable
+// go with it. The order is what makes a crash harmless: index.json is
+// updated first, under the index lock, so a crash afterwards leaves only
+// unreferenced blobs (GC reclaims them), never an entry naming a missing
+// blob. Blobs are then reclaimed as GC does, under the exclusive write
+// lease (so Delete waits for in-flight writers): of the deleted entries'
+// blobs, those no remaining entry reaches. With a shared blob directory no
+// blob is removed, because other layouts may use it (see GC).
+func Delete(ctx context.Context, dir string, sel Selector, opts ...Option) (*DeleteResult, error) {
+	l, err := Open(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	res := &DeleteResult{Entries: []imgspecv1.Descriptor{}}
+	var candidates map[digest.Digest]bool
+	err = l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
+		drop, err := l.selectForDelete(ctx, idx, sel)
+		if err != nil {
+			return err
+		}
+		kept, removed := removeEntries(idx.Manifests, drop)
+		// If the remaining indexes cannot be read, keep every referrer:
+		// dropping a live signature is worse than keeping a dead one.
+		if orphans, err := l.orphanReferrers(ctx, kept); err == nil && len(orphans) > 0 {
+			var more []imgspecv1.Descriptor
+			kept, more = removeEntries(kept, orphans)
+			removed = append(removed, more...)
+		}
+		idx.Manifests = kept
+		res.Entries = removed
+		// What the removed entries reached is all that may become garbage.
+		// A part that cannot be read is simply not a candidate: GC gets it.
+		candidates = map[digest.Digest]bool{}
+		for d := range l.walk(ctx, removed).refs {
+			candidates[d] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deleting %s from %s: %w", describeSelector(sel), dir, err)
+	}
+	if testHookDeleteCommitted != nil {
+		testHookDeleteCommitted()
+	}
+	if l.shared {
+		return res, nil
+	}
+	release, err := l.acquireGCLease()
+	if err != nil {
+		return res, err
+	}
+	defer release()
+	res.Reclaimed, err = l.gcLocked(ctx, GCOptions{}, candidates)
+	if err != nil {
+		return res, fmt.Errorf("deleted %s from index.json of %s, but reclaiming its blobs failed (run ocilayout gc): %w", describeSelector(sel), dir, err)
+	}
+	return res, nil
+}
+
+func describeSelector(sel Selector) string {
+	if sel.IsZero() {
+		return "the only image"
+	}
+	return sel.String()
+}
+
+// selectForDelete returns the positions of the entries Delete removes.
+func (l *Layout) selectForDelete(ctx context.Context, idx *imgspecv1.Index, sel Selector) (map[int]bool, error) {
+	drop := map[int]bool{}
+	switch sel.kind {
+	case selectIndex:
+		if sel.index >= len(idx.Manifests) {
+			return nil, fmt.Errorf("index @%d: only %d entries: %w", sel.index, len(idx.Manifests), ErrNotFound)
+		}
+		drop[sel.index] = true
+	case selectName:
+		for i, e := range idx.Manifests {
+			if entryName(e) == sel.name {
+				drop[i] = true
+			}
+		}
+		if len(drop) == 0 {
+			return nil, fmt.Errorf("name %q: %w", sel.name, ErrNotFound)
+		}
+	case selectDigest:
+		for i, e := range idx.Manifests {
+			if e.Digest == sel.digest {
+				drop[i] = true
+			}
+		}
+		if len(drop) > 0 {
+			break
+		}
+		if _, nested, err := l.findDigest(ctx, idx.Manifests, sel.digest, map[digest.Digest]bool{}); err == nil && nested {
+			return nil, fmt.Errorf("manifest %s is inside an index, not an entry of index.json; delete the index that holds it", sel.digest)
+		}
+		return nil, fmt.Errorf("manifest %s: %w", sel.digest, ErrNotFound)
+	default:
+		d, err := l.Resolve(ctx, idx, sel)
+		if err != nil {
+			return nil, err
+		}
+		for i, e := range idx.Manifests {
+			if e.Digest == d.Digest && e.Annotations[AnnotationSubject] == "" {
+				drop[i] = true
+				break
+			}
+		}
+	}
+	return drop, nil
 }

@@ -1,0 +1,241 @@
+package layout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// GCOptions tunes GC.
+type GCOptions struct {
+	// DryRun reports what would be removed and removes nothing. It still
+	// waits for in-flight writers, so that its answer is what GC would do.
+	DryRun bool
+}
+
+// RemovedFile is one blob or temp file GC removed (or would remove).
+type RemovedFile struct {
+	Digest digest.Digest `json:"digest,omitempty"`
+	Path   string        `json:"path"` // relative to the layout, or to the shared blob directory
+	Size   int64         `json:"size"`
+}
+
+// GCResult says what GC freed.
+type GCResult struct {
+	DryRun bool `json:"dryRun"`
+	// Entries are index.json entries dropped: referrers whose subject is gone.
+	Entries []imgspecv1.Descriptor `json:"entries"`
+	// Blobs are unreachable blobs; TempFiles are stale temp files of
+	// interrupted ocilayout writes.
+	Blobs     []RemovedFile `json:"blobs"`
+	TempFiles []RemovedFile `json:"tempFiles"`
+	// SharedBlobDir is true when the layout keeps its blobs in a shared
+	// directory, whose blobs GC never removes (see GC).
+	SharedBlobDir bool `json:"sharedBlobDir"`
+}
+
+// Files is the number of files removed.
+func (r *GCResult) Files() int { return len(r.Blobs) + len(r.TempFiles) }
+
+// Bytes is the number of bytes the removed files held.
+func (r *GCResult) Bytes() int64 {
+	var n int64
+	for _, f := range append(append([]RemovedFile(nil), r.Blobs...), r.TempFiles...) {
+		n += f.Size
+	}
+	return n
+}
+
+// Test hooks, set only by this package's crash tests (which kill the
+// process from inside them to stop it at an exact point).
+var (
+	testHookBeforeRemove    func(n int) // before the n-th file removal (0-based)
+	testHookDeleteCommitted func()      // after Delete wrote index.json, before reclaiming
+)
+
+// GC removes what nothing reaches: blobs that no index.json entry reaches
+// (through nested indexes, manifests, configs, layers and artifact blobs),
+// stale temp files (names starting with ".ocilayout-tmp-") of ocilayout
+// writes that crashed, and referrer entries whose subject is gone. Tag
+// moves leave no untagged entries behind (AddManifest drops them), so GC
+// never removes an image entry: an untagged entry someone pushed on
+// purpose looks the same as a leftover.
+//
+// Safety beside other processes: GC first takes the write lease
+// exclusively, which waits until no writer (any process holding a
+// WriteLease, e.g. an open destination) is between its first blob and its
+// commit, and keeps new writers out until it is done; then it takes the
+// index lock and reads index.json. So a blob that an in-flight writer has
+// put or decided to reuse is never collected, and every temp file left in
+// the layout is from a writer that is gone. Temp files of other tools are
+// left alone: GC cannot know whether they are alive.
+//
+// Shared blob directories: a layout opened WithSharedBlobDir shares its
+// blobs with other layouts GC cannot see, so GC removes no blob there, and
+// leaves the shared directory's temp files alone (their writers hold the
+// lease of another layout). It still drops orphaned referrer entries and
+// the layout's own stale temp files. Collecting a shared blob directory is
+// out of scope.
+//
+// GC fails, removing no blob, if a reachable manifest or index cannot be
+// read: what it refers to is then unknown. Run Verify to see why. A crash
+// during GC leaves a sound layout with some garbage left; GC again finishes.
+func (l *Layout) GC(ctx context.Context, opts GCOptions) (*GCResult, error) {
+	release, err := l.acquireGCLease()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return l.gcLocked(ctx, opts, nil)
+}
+
+// gcLocked is GC once the exclusive lease is held. With candidates non-nil
+// only those blobs may be removed (Delete reclaims what it unreferenced).
+func (l *Layout) gcLocked(ctx context.Context, opts GCOptions, candidates map[digest.Digest]bool) (*GCResult, error) {
+	unlock, err := l.lock(indexLockFile, true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	res := &GCResult{DryRun: opts.DryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}}
+	idx, err := l.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	orphans, err := l.orphanReferrers(ctx, idx.Manifests)
+	if err != nil {
+		return nil, fmt.Errorf("collecting garbage in %s: %w", l.dir, err)
+	}
+	if len(orphans) > 0 {
+		idx.Manifests, res.Entries = removeEntries(idx.Manifests, orphans)
+		if !opts.DryRun {
+			if err := l.writeIndex(idx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	reach := l.walk(ctx, idx.Manifests)
+	if len(reach.problems) > 0 {
+		p := reach.problems[0]
+		return nil, fmt.Errorf("not collecting garbage in %s: %s (referenced by %s) cannot be read, so what it refers to is unknown (run ocilayout verify): %w", l.dir, p.digest, p.parent, p.err)
+	}
+	removed := 0
+	remove := func(root rootRemover, name string, f RemovedFile, list *[]RemovedFile) error {
+		if !opts.DryRun {
+			if testHookBeforeRemove != nil {
+				testHookBeforeRemove(removed)
+			}
+			if err := root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("removing %s from %s: %w", f.Path, l.dir, err)
+			}
+			removed++
+		}
+		*list = append(*list, f)
+		return nil
+	}
+	// The layout's own temp files: index.json and oci-layout writes, made
+	// under the index lock we hold, so none is in flight.
+	rootTemps, err := tempFiles(l.root.FS(), ".")
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", l.dir, err)
+	}
+	for _, t := range rootTemps {
+		if err := remove(l.root, t.Path, t, &res.TempFiles); err != nil {
+			return nil, err
+		}
+	}
+	if l.shared || l.blobs == nil {
+		return res, nil
+	}
+	blobTemps, err := tempFiles(l.blobs.FS(), ".")
+	if err != nil {
+		return nil, fmt.Errorf("listing blobs of %s: %w", l.dir, err)
+	}
+	for _, t := range blobTemps {
+		name := t.Path
+		t.Path = path.Join(imgspecv1.ImageBlobsDir, name)
+		if err := remove(l.blobs, name, t, &res.TempFiles); err != nil {
+			return nil, err
+		}
+	}
+	blobs, err := l.listBlobs()
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range blobs {
+		if err := checkContext(ctx); err != nil {
+			return res, err
+		}
+		if reach.has(b.Digest) || (candidates != nil && !candidates[b.Digest]) {
+			continue
+		}
+		p, _ := blobPath(b.Digest)
+		if err := remove(l.blobs, p, b, &res.Blobs); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+type rootRemover interface{ Remove(string) error }
+
+// tempFiles lists the files in dir whose names mark them as ocilayout temp files.
+func tempFiles(fsys fs.FS, dir string) ([]RemovedFile, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []RemovedFile
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), tempPrefix) || e.IsDir() {
+			continue
+		}
+		var size int64
+		if fi, err := e.Info(); err == nil {
+			size = fi.Size()
+		}
+		out = append(out, RemovedFile{Path: path.Join(dir, e.Name()), Size: size})
+	}
+	return out, nil
+}
+
+// listBlobs returns every file in the blob directory whose place
+// (ALG/HEX, with a known algorithm and a well-formed HEX) makes it a blob.
+// Anything else there is not ours to remove; Verify reports it.
+func (l *Layout) listBlobs() ([]RemovedFile, error) {
+	fsys := l.blobs.FS()
+	algs, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("listing blobs of %s: %w", l.dir, err)
+	}
+	var out []RemovedFile
+	for _, a := range algs {
+		alg := digest.Algorithm(a.Name())
+		if !a.IsDir() || !alg.Available() {
+			continue
+		}
+		files, err := fs.ReadDir(fsys, a.Name())
+		if err != nil {
+			return nil, fmt.Errorf("listing blobs of %s: %w", l.dir, err)
+		}
+		for _, f := range files {
+			d := digest.NewDigestFromEncoded(alg, f.Name())
+			if f.IsDir() || d.Validate() != nil {
+				continue
+			}
+			var size int64
+			if fi, err := f.Info(); err == nil {
+				size = fi.Size()
+			}
+			p, _ := l.BlobPath(d)
+			out = append(out, RemovedFile{Digest: d, Path: p, Size: size})
+		}
+	}
+	return out, nil
+}

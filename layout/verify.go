@@ -1,0 +1,327 @@
+package layout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Kinds of Problem Verify reports.
+const (
+	ProblemLayout      = "layout"      // oci-layout or index.json missing or invalid
+	ProblemMissing     = "missing"     // a referenced blob is absent
+	ProblemSize        = "size"        // a blob's size differs from a descriptor's
+	ProblemDigest      = "digest"      // a blob's content does not hash to its name
+	ProblemUnreadable  = "unreadable"  // a manifest or index cannot be read or parsed
+	ProblemSymlink     = "symlink"     // a blob is a symlink that leaves the layout
+	ProblemUnreachable = "unreachable" // a blob nothing refers to (gc removes it)
+	ProblemTemp        = "temp"        // a stale ocilayout temp file (gc removes it)
+	ProblemStray       = "stray"       // a file that does not belong in a layout
+)
+
+// Problem is one thing wrong with a layout.
+type Problem struct {
+	Kind   string        `json:"kind"`
+	Digest digest.Digest `json:"digest,omitempty"`
+	Path   string        `json:"path,omitempty"` // for files that are not blobs
+	Detail string        `json:"detail"`
+}
+
+// String is the one-line form: what (digest or path), kind, detail.
+func (p Problem) String() string {
+	what := p.Path
+	if p.Digest != "" {
+		what = p.Digest.String()
+	}
+	return fmt.Sprintf("%s: %s: %s", what, p.Kind, p.Detail)
+}
+
+// VerifyReport is the outcome of Verify.
+type VerifyReport struct {
+	Entries  int       `json:"entries"`  // entries of index.json
+	Blobs    int       `json:"blobs"`    // reachable blobs checked
+	Bytes    int64     `json:"bytes"`    // bytes of those blobs read and hashed
+	Problems []Problem `json:"problems"` // sorted; empty when sound
+}
+
+// Sound reports whether Verify found nothing wrong.
+func (r *VerifyReport) Sound() bool { return len(r.Problems) == 0 }
+
+// Verify checks the whole layout: oci-layout, index.json, every blob
+// reachable from it (present, a regular file inside the layout, of the size
+// every descriptor says, hashing to its digest; hashed in parallel on
+// runtime.NumCPU() workers), and the files present (unreachable blobs,
+// stale temp files, files that do not belong). It needs no write access and
+// takes no lock, so it sees the layout as it is: run it when no writer is
+// active, or expect in-flight blobs to show up as unreachable. Blobs in a
+// shared blob directory that this layout does not reach are not reported:
+// other layouts may use them. The error is for failures of Verify itself
+// (cancellation); what is wrong with the layout is in the report.
+func (l *Layout) Verify(ctx context.Context) (*VerifyReport, error) {
+	v := &verifier{l: l, report: &VerifyReport{Problems: []Problem{}}}
+	v.checkLayoutFile()
+	idx, err := l.Index(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		v.add(Problem{Kind: ProblemLayout, Path: imgspecv1.ImageIndexFile, Detail: err.Error()})
+		return v.finish(), nil
+	}
+	v.report.Entries = len(idx.Manifests)
+	reach := l.walk(ctx, idx.Manifests)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	failed := map[digest.Digest]bool{}
+	for _, p := range reach.problems {
+		failed[p.digest] = true
+		v.add(l.blobProblem(p.digest, p.err, "referenced by "+p.parent))
+	}
+	var jobs []blobJob
+	for d, refs := range reach.refs {
+		if !failed[d] {
+			jobs = append(jobs, blobJob{digest: d, refs: refs, hash: !reach.verified[d]})
+		}
+	}
+	v.checkBlobs(ctx, jobs)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v.checkFiles(reach)
+	return v.finish(), nil
+}
+
+type verifier struct {
+	l      *Layout
+	mu     sync.Mutex // guards report during the parallel blob checks
+	report *VerifyReport
+}
+
+func (v *verifier) add(p Problem) {
+	v.mu.Lock()
+	v.report.Problems = append(v.report.Problems, p)
+	v.mu.Unlock()
+}
+
+func (v *verifier) finish() *VerifyReport {
+	ps := v.report.Problems
+	sort.Slice(ps, func(i, j int) bool { return ps[i].String() < ps[j].String() })
+	return v.report
+}
+
+func (v *verifier) checkLayoutFile() {
+	f, err := v.l.root.Open(imgspecv1.ImageLayoutFile)
+	if err != nil {
+		v.add(Problem{Kind: ProblemLayout, Path: imgspecv1.ImageLayoutFile, Detail: err.Error()})
+		return
+	}
+	defer f.Close()
+	var il imgspecv1.ImageLayout
+	data, err := io.ReadAll(io.LimitReader(f, 1<<16))
+	if err == nil {
+		err = json.Unmarshal(data, &il)
+	}
+	if err == nil && !strings.HasPrefix(il.Version, "1.") {
+		err = fmt.Errorf("imageLayoutVersion %q, expected 1.x", il.Version)
+	}
+	if err != nil {
+		v.add(Problem{Kind: ProblemLayout, Path: imgspecv1.ImageLayoutFile, Detail: err.Error()})
+	}
+}
+
+// blobJob is one reachable blob to check, with every descriptor naming it.
+type blobJob struct {
+	digest digest.Digest
+	refs   []reachRef
+	hash   bool // false when the walker already read and verified it
+}
+
+func (v *verifier) checkBlobs(ctx context.Context, jobs []blobJob) {
+	ch := make(chan blobJob)
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1<<20)
+			for j := range ch {
+				v.checkBlob(ctx, j, buf)
+			}
+		}()
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		ch <- j
+	}
+	close(ch)
+	wg.Wait()
+}
+
+func (v *verifier) checkBlob(ctx context.Context, j blobJob, buf []byte) {
+	f, err := v.l.OpenBlob(ctx, j.digest)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && allForeign(j.refs) {
+			return // a non-distributable layer fetched from its URLs
+		}
+		v.add(v.l.blobProblem(j.digest, err, "referenced by "+j.refs[0].parent))
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		v.add(Problem{Kind: ProblemUnreadable, Digest: j.digest, Detail: err.Error()})
+		return
+	}
+	seen := map[int64]bool{}
+	for _, r := range j.refs {
+		if r.desc.Size != fi.Size() && !seen[r.desc.Size] {
+			seen[r.desc.Size] = true
+			v.add(Problem{Kind: ProblemSize, Digest: j.digest, Detail: fmt.Sprintf("blob is %d bytes, descriptor in %s says %d", fi.Size(), r.parent, r.desc.Size)})
+		}
+	}
+	v.mu.Lock()
+	v.report.Blobs++
+	v.mu.Unlock()
+	if !j.hash {
+		return
+	}
+	h := j.digest.Algorithm().Hash()
+	n, err := io.CopyBuffer(h, &contextReader{ctx: ctx, r: f}, buf)
+	v.mu.Lock()
+	v.report.Bytes += n
+	v.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			v.add(Problem{Kind: ProblemUnreadable, Digest: j.digest, Detail: err.Error()})
+		}
+		return
+	}
+	if got := digest.NewDigest(j.digest.Algorithm(), h); got != j.digest {
+		v.add(Problem{Kind: ProblemDigest, Digest: j.digest, Detail: "content has digest " + got.String()})
+	}
+}
+
+func allForeign(refs []reachRef) bool {
+	for _, r := range refs {
+		if len(r.desc.URLs) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// blobProblem classifies an error reading blob d.
+func (l *Layout) blobProblem(d digest.Digest, err error, where string) Problem {
+	var ie *IntegrityError
+	switch {
+	case errors.As(err, &ie):
+		kind := ProblemDigest
+		if strings.HasPrefix(ie.Problem, "size") || strings.HasPrefix(ie.Problem, "truncated") {
+			kind = ProblemSize
+		}
+		return Problem{Kind: kind, Digest: d, Detail: ie.Problem + " (" + where + ")"}
+	case l.isBrokenSymlink(d):
+		p, _ := blobPath(d)
+		target, _ := l.blobs.Readlink(p)
+		return Problem{Kind: ProblemSymlink, Digest: d, Detail: fmt.Sprintf("blob is a symlink to %q, which leaves the layout or dangles: os.Root refuses it (%s)", target, where)}
+	case errors.Is(err, fs.ErrNotExist):
+		return Problem{Kind: ProblemMissing, Digest: d, Detail: "blob is missing (" + where + ")"}
+	}
+	return Problem{Kind: ProblemUnreadable, Digest: d, Detail: err.Error() + " (" + where + ")"}
+}
+
+// isBrokenSymlink reports whether blob d is a symlink that os.Root cannot
+// follow: one leaving the blob directory, or one that dangles.
+func (l *Layout) isBrokenSymlink(d digest.Digest) bool {
+	p, err := blobPath(d)
+	if err != nil || l.blobs == nil {
+		return false
+	}
+	fi, err := l.blobs.Lstat(p)
+	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		return false
+	}
+	f, err := l.blobs.Open(p)
+	if err == nil {
+		f.Close()
+		return false
+	}
+	return true
+}
+
+// checkFiles reports what is in the layout but not reached: unreachable
+// blobs, stale temp files, symlinks that leave the layout and files that do
+// not belong. A shared blob directory is not scanned: other layouts own
+// what this one does not reach.
+func (v *verifier) checkFiles(reach *reachable) {
+	l := v.l
+	entries, err := fs.ReadDir(l.root.FS(), ".")
+	if err != nil {
+		v.add(Problem{Kind: ProblemUnreadable, Path: ".", Detail: err.Error()})
+		return
+	}
+	for _, e := range entries {
+		switch name := e.Name(); {
+		case name == imgspecv1.ImageLayoutFile || name == imgspecv1.ImageIndexFile ||
+			name == indexLockFile || name == leaseLockFile || name == gcGateFile:
+		case name == imgspecv1.ImageBlobsDir && e.IsDir():
+		case strings.HasPrefix(name, tempPrefix):
+			v.add(Problem{Kind: ProblemTemp, Path: name, Detail: "stale temp file of an interrupted write (gc removes it)"})
+		default:
+			v.add(Problem{Kind: ProblemStray, Path: name, Detail: "does not belong in an OCI image layout"})
+		}
+	}
+	if l.shared || l.blobs == nil {
+		return
+	}
+	fsys := l.blobs.FS()
+	algs, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		v.add(Problem{Kind: ProblemUnreadable, Path: imgspecv1.ImageBlobsDir, Detail: err.Error()})
+		return
+	}
+	for _, a := range algs {
+		rel := imgspecv1.ImageBlobsDir + "/" + a.Name()
+		alg := digest.Algorithm(a.Name())
+		switch {
+		case strings.HasPrefix(a.Name(), tempPrefix) && !a.IsDir():
+			v.add(Problem{Kind: ProblemTemp, Path: rel, Detail: "stale temp file of an interrupted blob write (gc removes it)"})
+			continue
+		case !a.IsDir() || !alg.Available():
+			v.add(Problem{Kind: ProblemStray, Path: rel, Detail: "not a directory of a known digest algorithm"})
+			continue
+		}
+		files, err := fs.ReadDir(fsys, a.Name())
+		if err != nil {
+			v.add(Problem{Kind: ProblemUnreadable, Path: rel, Detail: err.Error()})
+			continue
+		}
+		for _, f := range files {
+			d := digest.NewDigestFromEncoded(alg, f.Name())
+			switch {
+			case f.IsDir() || d.Validate() != nil:
+				v.add(Problem{Kind: ProblemStray, Path: rel + "/" + f.Name(), Detail: "not named as a " + a.Name() + " blob"})
+			case reach.has(d):
+				// checked (or reported) as a reachable blob
+			case f.Type()&fs.ModeSymlink != 0 && l.isBrokenSymlink(d):
+				v.add(Problem{Kind: ProblemSymlink, Digest: d, Detail: "unreachable blob is a symlink that leaves the layout or dangles (gc removes it)"})
+			default:
+				v.add(Problem{Kind: ProblemUnreachable, Digest: d, Detail: "no entry of index.json reaches this blob (gc removes it)"})
+			}
+		}
+	}
+}

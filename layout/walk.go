@@ -1,0 +1,215 @@
+package layout
+
+import (
+	"context"
+	_ "crypto/sha256" // digest algorithms blobs may use
+	_ "crypto/sha512"
+	"encoding/json"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// MediaTypeArtifactManifest is the artifact manifest of image-spec 1.1's
+// release candidates; oras wrote it into layouts, so the walker still follows
+// its blobs.
+const MediaTypeArtifactManifest = "application/vnd.oci.artifact.manifest.v1+json"
+
+// reachRef is one reference to a blob found by the walker: the descriptor
+// that names it and the manifest or index (or "index.json") it was found in.
+type reachRef struct {
+	desc   imgspecv1.Descriptor
+	parent string
+}
+
+// walkProblem is something the walker could not follow: a manifest or index
+// that is missing, corrupt or unparseable. Its children are unknown.
+type walkProblem struct {
+	digest digest.Digest
+	parent string
+	err    error
+}
+
+// reachable is the result of a walk: every blob reachable from the roots,
+// with every descriptor that referred to it, and the nodes whose content
+// was read and verified while walking (manifests and indexes).
+type reachable struct {
+	refs     map[digest.Digest][]reachRef
+	verified map[digest.Digest]bool
+	problems []walkProblem
+}
+
+func (r *reachable) has(d digest.Digest) bool { _, ok := r.refs[d]; return ok }
+
+// walk follows every descriptor from roots: indexes (OCI and Docker manifest
+// lists) to their manifests, manifests (OCI, Docker schema2 and artifact
+// manifests) to their config, layers and blobs. It is the one definition of
+// "reachable" that GC, Delete and Verify share, so they can never disagree
+// about what is garbage. A node that cannot be read is recorded as a problem
+// and the walk goes on; callers decide whether that is fatal (GC: yes,
+// because the children of an unreadable manifest are unknown).
+func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reachable {
+	r := &reachable{refs: map[digest.Digest][]reachRef{}, verified: map[digest.Digest]bool{}}
+	type item struct {
+		desc   imgspecv1.Descriptor
+		parent string
+	}
+	var queue []item
+	for _, d := range roots {
+		queue = append(queue, item{d, imgspecv1.ImageIndexFile})
+	}
+	expanded := map[digest.Digest]bool{}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		d := it.desc
+		r.refs[d.Digest] = append(r.refs[d.Digest], reachRef{desc: d, parent: it.parent})
+		if !isWalkable(d.MediaType) || expanded[d.Digest] {
+			continue
+		}
+		expanded[d.Digest] = true
+		if err := checkContext(ctx); err != nil {
+			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err})
+			return r
+		}
+		children, err := l.children(ctx, d)
+		if err != nil {
+			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err})
+			continue
+		}
+		r.verified[d.Digest] = true
+		what := kindOf(d.MediaType) + " " + d.Digest.String()
+		for _, c := range children {
+			queue = append(queue, item{c, what})
+		}
+	}
+	return r
+}
+
+// isWalkable reports whether blobs of media type t refer to other blobs.
+func isWalkable(t string) bool {
+	return IsImageMediaType(t) || t == MediaTypeArtifactManifest
+}
+
+func kindOf(t string) string {
+	if IsIndexMediaType(t) {
+		return "index"
+	}
+	return "manifest"
+}
+
+// children reads (verifying digest and size) the manifest or index d and
+// returns the descriptors it holds. One generic shape covers every format
+// walked: an index has manifests, an image manifest config and layers, an
+// artifact manifest blobs. subject is deliberately not followed: a referrer
+// keeps its own blobs alive, not the image it refers to.
+func (l *Layout) children(ctx context.Context, d imgspecv1.Descriptor) ([]imgspecv1.Descriptor, error) {
+	data, err := l.ReadBlob(ctx, d.Digest, d.Size)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Config    *imgspecv1.Descriptor  `json:"config"`
+		Layers    []imgspecv1.Descriptor `json:"layers"`
+		Manifests []imgspecv1.Descriptor `json:"manifests"`
+		Blobs     []imgspecv1.Descriptor `json:"blobs"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("parsing %s %s in %s: %w", kindOf(d.MediaType), d.Digest, l.dir, err)
+	}
+	var out []imgspecv1.Descriptor
+	if doc.Config != nil {
+		out = append(out, *doc.Config)
+	}
+	out = append(out, doc.Manifests...)
+	out = append(out, doc.Layers...)
+	out = append(out, doc.Blobs...)
+	for _, c := range out {
+		if err := c.Digest.Validate(); err != nil {
+			return nil, fmt.Errorf("%s %s in %s: invalid digest %q: %w", kindOf(d.MediaType), d.Digest, l.dir, string(c.Digest), err)
+		}
+		if c.Size < 0 {
+			return nil, fmt.Errorf("%s %s in %s: descriptor %s has negative size %d", kindOf(d.MediaType), d.Digest, l.dir, c.Digest, c.Size)
+		}
+	}
+	return out, nil
+}
+
+// splitReferrers separates index.json entries that are referrers (they
+// carry AnnotationSubject) from the images.
+func splitReferrers(entries []imgspecv1.Descriptor) (images, referrers []imgspecv1.Descriptor) {
+	for _, e := range entries {
+		if e.Annotations[AnnotationSubject] != "" {
+			referrers = append(referrers, e)
+		} else {
+			images = append(images, e)
+		}
+	}
+	return images, referrers
+}
+
+// orphanReferrers returns the positions in entries of referrer entries whose
+// subject is no longer reachable: not an image entry, not a manifest inside
+// one of their indexes, and not itself a live referrer (a signature of an
+// SBOM lives as long as the SBOM). Only indexes are read, never image
+// manifests, because a subject is always a manifest or an index. If an
+// index cannot be read the answer is unknown and nothing is reported as
+// orphaned: dropping a live signature is worse than keeping a dead one.
+func (l *Layout) orphanReferrers(ctx context.Context, entries []imgspecv1.Descriptor) (map[int]bool, error) {
+	images, referrers := splitReferrers(entries)
+	if len(referrers) == 0 {
+		return nil, nil
+	}
+	live := map[digest.Digest]bool{}
+	var indexes []imgspecv1.Descriptor
+	for _, e := range images {
+		live[e.Digest] = true
+		if IsIndexMediaType(e.MediaType) {
+			indexes = append(indexes, e)
+		}
+	}
+	for len(indexes) > 0 {
+		d := indexes[0]
+		indexes = indexes[1:]
+		idx, err := l.ReadIndexBlob(ctx, d)
+		if err != nil {
+			return nil, fmt.Errorf("finding referrers without subject: %w", err)
+		}
+		for _, c := range idx.Manifests {
+			if !live[c.Digest] && IsIndexMediaType(c.MediaType) {
+				indexes = append(indexes, c)
+			}
+			live[c.Digest] = true
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, e := range referrers {
+			if !live[e.Digest] && live[digest.Digest(e.Annotations[AnnotationSubject])] {
+				live[e.Digest] = true
+				changed = true
+			}
+		}
+	}
+	orphans := map[int]bool{}
+	for i, e := range entries {
+		if s := e.Annotations[AnnotationSubject]; s != "" && !live[digest.Digest(s)] {
+			orphans[i] = true
+		}
+	}
+	return orphans, nil
+}
+
+// removeEntries returns entries without the positions in drop.
+func removeEntries(entries []imgspecv1.Descriptor, drop map[int]bool) (kept, removed []imgspecv1.Descriptor) {
+	kept = []imgspecv1.Descriptor{}
+	for i, e := range entries {
+		if drop[i] {
+			removed = append(removed, e)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	return kept, removed
+}
