@@ -32,6 +32,7 @@ type Destination struct {
 	top      imgspecv1.Descriptor // set by PutManifest(nil)
 	topSet   bool
 	platform *imgspecv1.Platform
+	sigs     pendingSignatures // see signatures.go
 }
 
 // New opens (creating if needed) the layout at dir and returns an
@@ -78,11 +79,6 @@ func (d *Destination) Close() error {
 // OCI tool.
 func (d *Destination) SupportedManifestMIMETypes() []string {
 	return []string{imgspecv1.MediaTypeImageManifest, imgspecv1.MediaTypeImageIndex}
-}
-
-// SupportsSignatures returns an error: signatures are not stored yet.
-func (d *Destination) SupportsSignatures(ctx context.Context) error {
-	return errors.New("pushing signatures to oci-layout is not supported yet")
 }
 
 // DesiredLayerCompression is Compress, as for oci:, unless the
@@ -188,17 +184,9 @@ func (d *Destination) platformOf(ctx context.Context, m []byte) *imgspecv1.Platf
 	return &imgspecv1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
 }
 
-// PutSignatures fails for non-empty input: signatures are not stored yet.
-func (d *Destination) PutSignatures(ctx context.Context, signatures [][]byte, instanceDigest *digest.Digest) error {
-	if len(signatures) == 0 {
-		return nil
-	}
-	return errors.New("pushing signatures to oci-layout is not supported yet")
-}
-
-// Commit records the image in index.json under the layout's lock, after
-// re-reading it, so that concurrent writers into one layout keep each
-// other's tags.
+// Commit records the image, and the signatures PutSignatures stored, in
+// index.json under the layout's lock, after re-reading it, so that
+// concurrent writers into one layout keep each other's tags.
 func (d *Destination) Commit(ctx context.Context, _ types.UnparsedImage) error {
 	d.mu.Lock()
 	desc, ok := d.top, d.topSet
@@ -207,5 +195,5 @@ func (d *Destination) Commit(ctx context.Context, _ types.UnparsedImage) error {
 	if !ok {
 		return errors.New("commit without a manifest")
 	}
-	return d.layout.AddManifest(ctx, desc, d.name)
+	return d.commitIndex(ctx, desc)
 }

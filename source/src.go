@@ -114,12 +114,6 @@ func (s *Source) GetBlob(ctx context.Context, info types.BlobInfo, _ types.BlobI
 // copy.Image may read layers in parallel (the built-in oci: says false).
 func (s *Source) HasThreadSafeGetBlob() bool { return true }
 
-// GetSignatures returns the simple-signing signatures stored for the
-// selected manifest, or for instanceDigest.
-func (s *Source) GetSignatures(ctx context.Context, instanceDigest *digest.Digest) ([][]byte, error) {
-	return nil, nil
-}
-
 // LayerInfosForCopy returns nil: the manifest's layer list is accurate.
 func (s *Source) LayerInfosForCopy(context.Context, *digest.Digest) ([]types.BlobInfo, error) {
 	return nil, nil

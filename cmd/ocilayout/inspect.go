@@ -31,6 +31,10 @@ type inspectOutput struct {
 	Layers        []string
 	LayersData    []types.ImageInspectLayer
 	Env           []string
+	// Signatures is ours, not skopeo's: the key ids and claimed identities
+	// of the image's simple-signing signatures, UNVERIFIED (verification
+	// is copy --policy's job). Omitted when the image has none.
+	Signatures []signatureSummary `json:",omitempty"`
 }
 
 type inspectOptions struct {
@@ -157,6 +161,9 @@ func (opts *inspectOptions) run(cmd *cobra.Command, args []string) (retErr error
 	}
 	if named := ref.DockerReference(); named != nil {
 		out.Name = named.Name()
+	}
+	if out.Signatures, err = summarizeSignatures(ctx, src); err != nil {
+		return fmt.Errorf("reading signatures of %s: %w", args[0], err)
 	}
 	return writeOutput(stdout, tmpl, out)
 }

@@ -79,6 +79,7 @@ Image references are TRANSPORT:DETAILS, for example
 		newCopyCommand(&global),
 		newInspectCommand(&global),
 		newListCommand(&global),
+		newSignCommand(&global),
 	)
 	return root
 }

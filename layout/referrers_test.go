@@ -1,0 +1,153 @@
+package layout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// putTestManifest stores a small distinct manifest and returns its descriptor.
+func putTestManifest(t *testing.T, l *Layout, n int) imgspecv1.Descriptor {
+	t.Helper()
+	data := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[],"annotations":{"n":"%d"}}`, imgspecv1.MediaTypeImageManifest, n))
+	d, err := l.PutBlobBytes(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: d, Size: int64(len(data))}
+}
+
+func TestSignatures(t *testing.T) {
+	ctx := context.Background()
+	type step struct {
+		image int      // which image (0 or 1) to tag "app" before signing; -1: none
+		sign  int      // image to sign
+		sigs  []string // signatures to add
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		want  map[int][]string // signatures per image afterwards
+	}{
+		{"write order kept", []step{{0, 0, []string{"b", "a"}}, {-1, 0, []string{"c"}}}, map[int][]string{0: {"b", "a", "c"}, 1: nil}},
+		{"re-adding does not duplicate", []step{{0, 0, []string{"a", "b"}}, {-1, 0, []string{"b", "a", "a"}}}, map[int][]string{0: {"a", "b"}}},
+		{"per subject", []step{{0, 0, []string{"a"}}, {-1, 1, []string{"z"}}}, map[int][]string{0: {"a"}, 1: {"z"}}},
+		{"tag move drops the old image's signatures", []step{{0, 0, []string{"a"}}, {1, 1, []string{"z"}}}, map[int][]string{0: nil, 1: {"z"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := Create(filepath.Join(t.TempDir(), "l"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			imgs := []imgspecv1.Descriptor{putTestManifest(t, l, 0), putTestManifest(t, l, 1)}
+			for _, s := range tc.steps {
+				if s.image >= 0 {
+					if err := l.AddManifest(ctx, imgs[s.image], "app"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var sigs [][]byte
+				for _, x := range s.sigs {
+					sigs = append(sigs, []byte(x))
+				}
+				if err := l.AddSignatures(ctx, imgs[s.sign], sigs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			idx, err := l.Index(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range tc.want {
+				got, err := l.Signatures(ctx, idx, imgs[i].Digest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var gotS []string
+				for _, g := range got {
+					gotS = append(gotS, string(g))
+				}
+				if !slices.Equal(gotS, want) {
+					t.Errorf("image %d: signatures %q, want %q", i, gotS, want)
+				}
+				checkReferrersTag(t, l, idx, imgs[i].Digest.String(), len(want))
+			}
+			// Referrers never make a layout ambiguous when opened without a name.
+			if _, err := l.Resolve(ctx, idx, Selector{}); err != nil {
+				t.Errorf("Resolve without a selector: %v", err)
+			}
+		})
+	}
+}
+
+// checkReferrersTag checks that the fallback tag of subject lists n
+// referrers, or is absent when n is 0.
+func checkReferrersTag(t *testing.T, l *Layout, idx *imgspecv1.Index, subject string, n int) {
+	t.Helper()
+	tag := "sha256-" + strings.TrimPrefix(subject, "sha256:")
+	for _, e := range idx.Manifests {
+		if entryName(e) != tag {
+			continue
+		}
+		list, err := l.ReadIndexBlob(context.Background(), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Manifests) != n {
+			t.Errorf("fallback tag %s lists %d referrers, want %d", tag, len(list.Manifests), n)
+		}
+		for _, d := range list.Manifests {
+			if d.ArtifactType != ArtifactTypeSimpleSigning {
+				t.Errorf("fallback tag %s lists %s with artifactType %q", tag, d.Digest, d.ArtifactType)
+			}
+		}
+		return
+	}
+	if n != 0 {
+		t.Errorf("no fallback tag %s in index.json", tag)
+	}
+}
+
+// TestSignaturesRefuseMovedArtifact: an index.json edited to list image
+// A's signature artifact as a referrer of image B must not make B signed.
+func TestSignaturesRefuseMovedArtifact(t *testing.T) {
+	ctx := context.Background()
+	l, err := Create(filepath.Join(t.TempDir(), "l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a, b := putTestManifest(t, l, 0), putTestManifest(t, l, 1)
+	if err := l.AddSignatures(ctx, a, [][]byte{[]byte("sig")}); err != nil {
+		t.Fatal(err)
+	}
+	err = l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
+		for i, e := range idx.Manifests {
+			if e.ArtifactType == ArtifactTypeSimpleSigning {
+				idx.Manifests[i].Annotations = map[string]string{AnnotationSubject: b.Digest.String()}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := l.Index(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sigs, err := l.Signatures(ctx, idx, b.Digest); err == nil || !strings.Contains(err.Error(), "its subject is") {
+		t.Fatalf("Signatures of B = %q, %v; want a subject mismatch error", sigs, err)
+	}
+	raw, _ := json.Marshal(idx)
+	if !strings.Contains(string(raw), ArtifactTypeSimpleSigning) {
+		t.Fatalf("index.json entries lost their artifactType: %s", raw)
+	}
+}
