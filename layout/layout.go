@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	imgspec "github.com/opencontainers/image-spec/specs-go"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -105,6 +106,11 @@ func (l *Layout) initialise() error {
 	if _, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil {
 		return l.root.MkdirAll(imgspecv1.ImageBlobsDir, 0o755)
 	}
+	// Check before taking the lock too: refusing a directory must not
+	// leave our lock file in it.
+	if err := l.checkInitialisable(); err != nil {
+		return err
+	}
 	unlock, err := l.lock(indexLockFile, true)
 	if err != nil {
 		return err
@@ -113,16 +119,8 @@ func (l *Layout) initialise() error {
 	if _, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil {
 		return l.root.MkdirAll(imgspecv1.ImageBlobsDir, 0o755)
 	}
-	entries, err := fs.ReadDir(l.root.FS(), ".")
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", l.dir, err)
-	}
-	for _, e := range entries {
-		switch e.Name() {
-		case indexLockFile, leaseLockFile, imgspecv1.ImageLayoutFile, imgspecv1.ImageBlobsDir:
-		default:
-			return fmt.Errorf("%s is not empty and not an OCI image layout (it has %s but no index.json)", l.dir, e.Name())
-		}
+	if err := l.checkInitialisable(); err != nil {
+		return err
 	}
 	if err := l.root.MkdirAll(imgspecv1.ImageBlobsDir, 0o755); err != nil {
 		return fmt.Errorf("creating blobs/ in %s: %w", l.dir, err)
@@ -132,6 +130,26 @@ func (l *Layout) initialise() error {
 		return err
 	}
 	return l.writeIndex(&imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{}})
+}
+
+// checkInitialisable refuses a directory that holds anything but what an
+// interrupted initialisation leaves, so Create never adopts someone's data.
+func (l *Layout) checkInitialisable() error {
+	entries, err := fs.ReadDir(l.root.FS(), ".")
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", l.dir, err)
+	}
+	for _, e := range entries {
+		switch e.Name() {
+		case indexLockFile, leaseLockFile, imgspecv1.ImageLayoutFile, imgspecv1.ImageBlobsDir:
+		default:
+			if strings.HasPrefix(e.Name(), tempPrefix) {
+				continue // a temp file of an initialisation that was killed
+			}
+			return fmt.Errorf("%s is not empty and not an OCI image layout (it has %s but no index.json)", l.dir, e.Name())
+		}
+	}
+	return nil
 }
 
 // Dir returns the directory the layout was opened with.
