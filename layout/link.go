@@ -1,0 +1,266 @@
+package layout
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+// LinkMethod says how LinkBlobFrom materialised a blob.
+type LinkMethod string
+
+// The ways of putting a blob of another layout into this one without
+// streaming it through user space, cheapest first.
+const (
+	LinkReflink  LinkMethod = "reflink"         // FICLONE: shares extents, copy-on-write
+	LinkHardlink LinkMethod = "hardlink"        // same inode: zero extra blocks
+	LinkCopy     LinkMethod = "copy_file_range" // in-kernel copy
+)
+
+// LinkBlobFrom puts blob d of size size into this layout by linking it
+// from srcBlobDir, the blob directory (ALG/HEX inside) of another layout on
+// the same file system. It tries a reflink, then a hard link, then
+// copy_file_range, always into a temp name that is renamed into place, so a
+// reader never sees a partial blob.
+//
+// With verify set, the linked content is hashed after linking and before
+// the rename (for a reflink or a copy that is the very data that will be
+// served; for a hard link it is the shared inode), so a corrupt source blob
+// never lands under d: the error is an *IntegrityError and nothing is kept.
+// Without verify the source layout is trusted: that makes the reuse cost
+// what metadata costs, and is sound only when whoever can write the source
+// layout is trusted as much as the destination (the blob files are 0444, but
+// their owner can still change them).
+//
+// A source blob that is missing, not a regular file, of another size, or
+// on another file system is not an error: LinkBlobFrom returns "", nil and
+// the caller streams the blob instead.
+func (l *Layout) LinkBlobFrom(ctx context.Context, srcBlobDir string, d digest.Digest, size int64, verify bool) (LinkMethod, error) {
+	if err := checkContext(ctx); err != nil {
+		return "", err
+	}
+	p, err := blobPath(d)
+	if err != nil {
+		return "", err
+	}
+	dst, err := l.blobRoot()
+	if err != nil {
+		return "", err
+	}
+	srcRoot, err := os.OpenRoot(srcBlobDir)
+	if err != nil {
+		return "", nil
+	}
+	defer srcRoot.Close()
+	src, err := srcRoot.Open(p)
+	if err != nil {
+		return "", nil
+	}
+	defer src.Close()
+	srcDev, ok := regularFileDev(src, size)
+	if !ok {
+		return "", nil
+	}
+	if err := dst.MkdirAll(d.Algorithm().String(), 0o755); err != nil {
+		return "", fmt.Errorf("creating blob directory in %s: %w", l.dir, err)
+	}
+	dstDir, err := dst.Open(".")
+	if err != nil {
+		return "", fmt.Errorf("opening blob directory of %s: %w", l.dir, err)
+	}
+	defer dstDir.Close()
+	if dev, ok := regularFileDev(dstDir, -1); ok || dev != srcDev {
+		// ok means the blob root is a regular file: not a directory at all.
+		return "", nil
+	}
+
+	tmp, method, err := linkToTemp(dst, dstDir, src, srcRoot, p)
+	if err != nil || method == "" {
+		return "", err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = dst.Remove(tmp)
+		}
+	}()
+	if verify {
+		if err := verifyFile(dst, tmp, d, size, l.dir); err != nil {
+			return "", err
+		}
+	}
+	if err := dst.Rename(tmp, p); err != nil {
+		return "", fmt.Errorf("renaming linked blob into %s: %w", path.Join(dst.Name(), p), err)
+	}
+	committed = true
+	// Renaming a hard link over another link to the same inode (the blob
+	// was already there, linked from the same source) does nothing and
+	// leaves the temp name behind.
+	_ = dst.Remove(tmp)
+	if err := syncDir(dst, d.Algorithm().String()); err != nil {
+		return "", err
+	}
+	return method, nil
+}
+
+// regularFileDev returns f's device, and whether f is a regular file of
+// size size (any size if size < 0).
+func regularFileDev(f *os.File, size int64) (uint64, bool) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return uint64(st.Dev), fi.Mode().IsRegular() && (size < 0 || fi.Size() == size)
+}
+
+// linkToTemp materialises src under a new temp name in dst's top
+// directory. method is "" when no way worked and the caller should stream.
+func linkToTemp(dst *os.Root, dstDir, src *os.File, srcRoot *os.Root, p string) (string, LinkMethod, error) {
+	f, tmp, err := createTemp(dst, ".")
+	if err != nil {
+		return "", "", err
+	}
+	if unix.IoctlFileClone(int(f.Fd()), int(src.Fd())) == nil {
+		return tmp, LinkReflink, finishTemp(dst, f, tmp)
+	}
+	f.Close()
+	_ = dst.Remove(tmp)
+
+	// Linkat on directory descriptors of both roots: os.Root.Link cannot
+	// cross roots, and descriptors keep the names confined to each root.
+	srcDir, err := srcRoot.Open(path.Dir(p))
+	if err == nil {
+		for range 10 {
+			name := tempName()
+			err = unix.Linkat(int(srcDir.Fd()), path.Base(p), int(dstDir.Fd()), name, 0)
+			if errors.Is(err, unix.EEXIST) {
+				continue
+			}
+			if err == nil {
+				srcDir.Close()
+				return name, LinkHardlink, nil
+			}
+			break
+		}
+		srcDir.Close()
+	}
+
+	f, tmp, err = createTemp(dst, ".")
+	if err != nil {
+		return "", "", err
+	}
+	if err := copyFileRange(f, src); err != nil {
+		f.Close()
+		_ = dst.Remove(tmp)
+		return "", "", nil
+	}
+	return tmp, LinkCopy, finishTemp(dst, f, tmp)
+}
+
+// finishTemp gives a reflinked or copied temp file the mode of a blob and
+// makes it durable before it is renamed into place.
+func finishTemp(dst *os.Root, f *os.File, tmp string) error {
+	defer f.Close()
+	if err := f.Chmod(0o444); err != nil {
+		_ = dst.Remove(tmp)
+		return fmt.Errorf("chmod of %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = dst.Remove(tmp)
+		return fmt.Errorf("syncing %s: %w", tmp, err)
+	}
+	return nil
+}
+
+// copyFileRange copies all of src into dst inside the kernel.
+func copyFileRange(dst, src *os.File) error {
+	var off int64
+	for {
+		n, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, 1<<30, 0)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// verifyFile hashes name in root and checks it against d and size.
+func verifyFile(root *os.Root, name string, d digest.Digest, size int64, dir string) error {
+	f, err := root.Open(name)
+	if err != nil {
+		return fmt.Errorf("opening %s to verify blob %s: %w", name, d, err)
+	}
+	defer f.Close()
+	v := VerifyingReader(f, d, size, true, dir)
+	if _, err := io.Copy(io.Discard, v); err != nil {
+		return err
+	}
+	return nil
+}
+
+// tempName returns a fresh temp file name for the top of a blob root.
+func tempName() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return tempPrefix + hex.EncodeToString(b[:])
+}
+
+// BlobDirLocation returns the absolute path of the directory holding this
+// layout's blobs as ALG/HEX (blobs/ or the shared blob directory) and the
+// device it is on: what another layout needs to LinkBlobFrom it, and what
+// decides whether it can (links do not cross file systems).
+func (l *Layout) BlobDirLocation() (string, uint64, error) {
+	root, err := l.blobRoot()
+	if err != nil {
+		return "", 0, err
+	}
+	dir, err := filepath.Abs(root.Name())
+	if err != nil {
+		return "", 0, fmt.Errorf("locating blob directory of %s: %w", l.dir, err)
+	}
+	fi, err := root.Stat(".")
+	if err != nil {
+		return "", 0, fmt.Errorf("stat of blob directory of %s: %w", l.dir, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", 0, fmt.Errorf("stat of blob directory of %s: no device number", l.dir)
+	}
+	return dir, uint64(st.Dev), nil
+}
+
+// ReachableBlobs returns the descriptors of every blob reachable from
+// desc (its manifests, configs and layers, through nested indexes) with a
+// size of at least minSize, deduplicated by digest and sorted by digest.
+// Unreadable children are skipped: this serves optimisations, and the copy
+// itself reports them.
+func (l *Layout) ReachableBlobs(ctx context.Context, desc imgspecv1.Descriptor, minSize int64) []imgspecv1.Descriptor {
+	r := l.walk(ctx, []imgspecv1.Descriptor{desc})
+	var out []imgspecv1.Descriptor
+	for d, refs := range r.refs {
+		if len(refs) > 0 && refs[0].desc.Size >= minSize {
+			out = append(out, imgspecv1.Descriptor{MediaType: refs[0].desc.MediaType, Digest: d, Size: refs[0].desc.Size})
+		}
+	}
+	slices.SortFunc(out, func(a, b imgspecv1.Descriptor) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
+	return out
+}
