@@ -79,6 +79,9 @@ Image references are TRANSPORT:DETAILS, for example
 		newCopyCommand(&global),
 		newInspectCommand(&global),
 		newListCommand(&global),
+		newDeleteCommand(&global),
+		newGCCommand(&global),
+		newVerifyCommand(&global),
 		newSignCommand(&global),
 	)
 	return root
