@@ -27,6 +27,9 @@ type Destination struct {
 	name     string
 	lease    *layout.WriteLease
 	compress types.LayerCompression
+	// trustLinked skips the digest check of blobs linked from other
+	// layouts; set only through WithTrustedLinks (reuse.go).
+	trustLinked bool
 
 	mu       sync.Mutex           // guards the fields below
 	top      imgspecv1.Descriptor // set by PutManifest(nil)
@@ -111,14 +114,20 @@ func (d *Destination) PutBlob(ctx context.Context, stream io.Reader, inputInfo t
 }
 
 // TryReusingBlob reports whether the blob is already in the layout with
-// the expected size, in which case copy.Image does not send it again.
-func (d *Destination) TryReusingBlob(ctx context.Context, info types.BlobInfo, _ types.BlobInfoCache, _ bool) (bool, types.BlobInfo, error) {
+// the expected size, in which case copy.Image does not send it again, or
+// can be linked from another layout on the same file system that the
+// cache knows of (reuse.go), in which case it is linked now.
+func (d *Destination) TryReusingBlob(ctx context.Context, info types.BlobInfo, cache types.BlobInfoCache, _ bool) (bool, types.BlobInfo, error) {
 	if info.Digest == "" {
 		return false, types.BlobInfo{}, errors.New("can not check for a blob with unknown digest")
 	}
 	size, err := d.layout.StatBlob(ctx, info.Digest)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, types.BlobInfo{}, nil
+		ok, size, err := d.linkFromCache(ctx, info, cache)
+		if !ok || err != nil {
+			return false, types.BlobInfo{}, err
+		}
+		return true, types.BlobInfo{Digest: info.Digest, Size: size}, nil
 	}
 	if err != nil {
 		return false, types.BlobInfo{}, err

@@ -48,6 +48,7 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 		l.Close()
 		return nil, err
 	}
+	recordLocations(ctx, sys, l, desc)
 	return &Source{ref: ref, layout: l, desc: desc, hashBlobs: true}, nil
 }
 

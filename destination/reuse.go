@@ -1,0 +1,81 @@
+package destination
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ocilayout/ocilayout/layout"
+	"github.com/ocilayout/ocilayout/source"
+	"github.com/sirupsen/logrus"
+	"go.podman.io/image/v5/types"
+)
+
+// linkFromCache is the zero-copy half of TryReusingBlob: it asks the blob
+// info cache copy.Image passes in for other layouts on this file system
+// that hold info.Digest (sources record themselves there when opened; see
+// source/locations.go for why the cache is the channel) and links the blob
+// from the first that works.
+//
+// A candidate whose linked content fails the digest check (verified mode,
+// the default) is not an error: the candidate may be a stale entry of a
+// layout that changed since, so the corrupt link is dropped and the next
+// candidate, or in the end streaming from the real source, is tried. If the
+// real source is the corrupt one, copy.Image's own digest check of the
+// stream then fails the copy, naming the blob.
+func (d *Destination) linkFromCache(ctx context.Context, info types.BlobInfo, cache types.BlobInfoCache) (bool, int64, error) {
+	if cache == nil || info.Size >= 0 && info.Size < source.MinLinkSize {
+		return false, 0, nil
+	}
+	self, dev, err := d.layout.BlobDirLocation()
+	if err != nil {
+		return false, 0, nil
+	}
+	for _, c := range cache.CandidateLocations(source.CacheTransport(), source.CacheScope(dev), info.Digest, false) {
+		if c.Digest != info.Digest || c.Location.Opaque == self {
+			continue
+		}
+		method, err := d.layout.LinkBlobFrom(ctx, c.Location.Opaque, info.Digest, info.Size, !d.trustLinked)
+		var integrity *layout.IntegrityError
+		if errors.As(err, &integrity) {
+			logrus.Warnf("Not reusing %s: %v", c.Location.Opaque, err)
+			continue
+		}
+		if err != nil {
+			return false, 0, err
+		}
+		if method == "" {
+			continue
+		}
+		logrus.Debugf("Linked blob %s from %s (%s)", info.Digest, c.Location.Opaque, method)
+		size, err := d.layout.StatBlob(ctx, info.Digest)
+		if err != nil {
+			return false, 0, err
+		}
+		return true, size, nil
+	}
+	return false, 0, nil
+}
+
+// WithTrustedLinks returns ref, unchanged for every purpose (policy,
+// naming) except that an oci-layout destination it opens links blobs from
+// other layouts without hashing them first. That makes reusing a 1 GiB
+// layer cost what a link costs instead of what reading 1 GiB costs, and is
+// sound only when every layout on the file system that this process may
+// link from (every one recorded in the blob info cache) is written only by
+// parties trusted as much as the destination: a blob altered in place in
+// a source would be linked unchecked. Other destinations are unaffected.
+// It is a reference wrapper, not a SystemContext field, because
+// SystemContext belongs to containers/image.
+func WithTrustedLinks(ref types.ImageReference) types.ImageReference {
+	return trustedRef{ref}
+}
+
+type trustedRef struct{ types.ImageReference }
+
+func (r trustedRef) NewImageDestination(ctx context.Context, sys *types.SystemContext) (types.ImageDestination, error) {
+	dest, err := r.ImageReference.NewImageDestination(ctx, sys)
+	if d, ok := dest.(*Destination); ok && err == nil {
+		d.trustLinked = true
+	}
+	return dest, err
+}

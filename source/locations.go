@@ -1,0 +1,86 @@
+package source
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/ocilayout/ocilayout/layout"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.podman.io/image/v5/pkg/blobinfocache"
+	"go.podman.io/image/v5/types"
+)
+
+// How a destination finds the source's blob to link it.
+//
+// copy.Image calls the destination's TryReusingBlob before it reads a blob
+// from the source, and passes it nothing about the source but a
+// BlobInfoCache: the one from blobinfocache.DefaultCache(DestinationCtx),
+// a SQLite file shared by every process of the user. So the source, when
+// opened, records there where each of its large blobs lives: transport
+// LocationCacheTransport, scope "dev:<device of the blob directory>", location the
+// absolute blob directory. The destination asks CandidateLocations under
+// the scope of its own device, so it only ever sees blobs on its own file
+// system, and links one with layout.LinkBlobFrom.
+//
+// Why this and not something in memory: the only alternative channel
+// between a source and a destination that copy.Image opened separately is
+// package-level state, which this project keeps to the transport
+// registration. The cost is one fsync'd SQLite transaction per recorded
+// blob at source open (small blobs are not recorded: streaming them costs
+// less), and entries outlive the process; a stale entry is harmless,
+// because the destination checks type, size and device, and by default the
+// digest, before it keeps a linked blob, and streams it otherwise. The
+// source records under SourceCtx's cache; a tool that gives SourceCtx and
+// DestinationCtx different BlobInfoCacheDir values gets no linking.
+//
+// Entries are keyed by the name "oci-layout" whatever name the transport
+// was registered under, so that oci: (after transport.ReplaceOCI) and
+// oci-layout: layouts link to each other; the built-in oci: transport keys
+// its own entries by its own name and never sees these.
+
+// LocationCacheTransport is the transport name under which blob locations are
+// recorded in the BlobInfoCache.
+const LocationCacheTransport = "oci-layout"
+
+// MinLinkSize is the smallest blob whose location is recorded: below it,
+// streaming the bytes is cheaper than the cache write and the link.
+const MinLinkSize = 64 << 10
+
+// cacheTransport names our entries in a BlobInfoCache, which only calls
+// Name() on the transport it is given.
+type cacheTransport struct{ types.ImageTransport }
+
+func (cacheTransport) Name() string { return LocationCacheTransport }
+
+// CacheTransport is the types.ImageTransport to pass to a BlobInfoCache
+// for blob-location entries. Only its Name method may be called.
+func CacheTransport() types.ImageTransport { return cacheTransport{} }
+
+// CacheScope is the BlobInfoCache scope for blobs on device dev.
+func CacheScope(dev uint64) types.BICTransportScope {
+	return types.BICTransportScope{Opaque: "dev:" + strconv.FormatUint(dev, 10)}
+}
+
+// recordLocations records the large blobs reachable from desc in the
+// default blob info cache of sys. Failures only cost the optimisation.
+func recordLocations(ctx context.Context, sys *types.SystemContext, l *layout.Layout, desc imgspecv1.Descriptor) {
+	dir, dev, err := l.BlobDirLocation()
+	if err != nil {
+		return
+	}
+	blobs := l.ReachableBlobs(ctx, desc, MinLinkSize)
+	if len(blobs) == 0 {
+		return
+	}
+	cache := blobinfocache.DefaultCache(sys)
+	if c, ok := cache.(interface {
+		Open()
+		Close()
+	}); ok {
+		c.Open()
+		defer c.Close()
+	}
+	for _, b := range blobs {
+		cache.RecordKnownLocation(cacheTransport{}, CacheScope(dev), b.Digest, types.BICLocationReference{Opaque: dir})
+	}
+}
