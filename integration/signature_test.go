@@ -391,3 +391,95 @@ func lookasideConfig(t *testing.T) string {
 	writeTestFile(t, filepath.Join(d, "default.yaml"), []byte("default-docker:\n  lookaside: file://"+store+"\n"))
 	return d
 }
+
+// TestInstanceSignaturesWithAll: signatures of the instances of a
+// multi-arch index travel with copy --all, each verified per instance.
+func TestInstanceSignaturesWithAll(t *testing.T) {
+	key := newTestKey(t, "Release Signer", "")
+	dir := filepath.Join(t.TempDir(), "multi")
+	amd := writeRandomImage(t, dir, "", imageSpec{seed: 71, layers: 1, layerSize: 4 << 10})
+	arm := writeRandomImage(t, dir, "", imageSpec{seed: 72, layers: 1, layerSize: 4 << 10, arch: "arm64"})
+	l, err := layout.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	idx, err := l.Index(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := imgspecv1.Index{MediaType: imgspecv1.MediaTypeImageIndex, Manifests: idx.Manifests}
+	list.SchemaVersion = 2
+	list.Manifests[0].Platform = &imgspecv1.Platform{OS: "linux", Architecture: "amd64"}
+	list.Manifests[1].Platform = &imgspecv1.Platform{OS: "linux", Architecture: "arm64"}
+	data := mustJSON(t, list)
+	ld, err := l.PutBlobBytes(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	top := imgspecv1.Index{MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{{
+		MediaType: imgspecv1.MediaTypeImageIndex, Digest: ld, Size: int64(len(data)),
+		Annotations: map[string]string{imgspecv1.AnnotationRefName: signedName},
+	}}}
+	top.SchemaVersion = 2
+	writeTestFile(t, filepath.Join(dir, "index.json"), mustJSON(t, top))
+	for _, d := range []string{amd.String(), arm.String()} {
+		mustRunCLI(t, "sign", "--key", key.secretPath, "--identity", signedName, "oci-layout:"+dir+":@"+d)
+	}
+
+	dst := filepath.Join(t.TempDir(), "copy")
+	pc, err := signature.NewPolicyContext(acceptAnything(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Destroy()
+	srcRef, _ := alltransports.ParseImageName("oci-layout:" + dir + ":" + signedName)
+	dstRef, _ := alltransports.ParseImageName("oci-layout:" + dst + ":" + signedName)
+	if _, err := copy.Image(ctx, pc, dstRef, srcRef, &copy.Options{ImageListSelection: copy.CopyAllImages}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{amd.String(), arm.String()} {
+		want := signaturesOf(t, "oci-layout:"+dir+":@"+d, nil)
+		got := signaturesOf(t, "oci-layout:"+dst+":@"+d, nil)
+		if len(want) != 1 || !slices.EqualFunc(got, want, bytes.Equal) {
+			t.Fatalf("instance %s: %d signatures after copy --all, source has %d", d, len(got), len(want))
+		}
+		// The copied instance verifies on its own. An @DIGEST reference has
+		// no Docker reference, so the identity is given as exactReference.
+		req := signedByPath(key)
+		req["signedIdentity"] = map[string]any{"type": "exactReference", "dockerReference": signedName}
+		if err := copyIn(t, policyFor(t, dst, req), "oci-layout:"+dst+":@"+d, "dir:"+t.TempDir(), nil, false); err != nil {
+			t.Fatalf("instance %s: %v", d, err)
+		}
+	}
+	checkLayout(t, dst)
+}
+
+// TestSignUsageErrors: bad sign command lines fail with a message naming
+// the bad input.
+func TestSignUsageErrors(t *testing.T) {
+	key := newTestKey(t, "Release Signer", "")
+	dir := filepath.Join(t.TempDir(), "l")
+	writeRandomImage(t, dir, signedName, imageSpec{seed: 81, layers: 1, layerSize: 1 << 10})
+	ref := "oci-layout:" + dir + ":" + signedName
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--identity", signedName, ref}, "--key is required"},
+		{[]string{"--key", key.secretPath, ref}, "--identity is required"},
+		{[]string{"--key", key.secretPath, "--identity", "Not A Ref", ref}, `invalid --identity "Not A Ref"`},
+		{[]string{"--key", key.publicPath, "--identity", signedName, ref}, key.publicPath + " holds no OpenPGP secret key"},
+		{[]string{"--key", key.secretPath, "--identity", signedName, "dir:" + dir}, "is not an oci-layout: image"},
+		{[]string{"--key", key.secretPath, "--identity", signedName, "oci-layout:" + dir + ":nosuch"}, `name "nosuch"`},
+	} {
+		_, stderr, err := runCLI(t, append([]string{"sign"}, tc.args...)...)
+		if err == nil || !strings.Contains(stderr, tc.want) {
+			t.Errorf("sign %q: err %v, stderr %q; want an error containing %q", tc.args, err, stderr, tc.want)
+		}
+	}
+	if sigs := signaturesOf(t, ref, nil); len(sigs) != 0 {
+		t.Fatalf("failed sign commands stored %d signatures", len(sigs))
+	}
+}
