@@ -40,6 +40,7 @@ type copyOptions struct {
 	digestFile       string
 	retryTimes       int
 	retryDelay       time.Duration
+	trustLinks       bool
 }
 
 func newCopyCommand(global *globalOptions) *cobra.Command {
@@ -75,6 +76,7 @@ plain lines otherwise); --quiet turns it off.`,
 	fs.StringVar(&opts.digestFile, "digestfile", "", "write the digest of the copied manifest to `FILE`")
 	fs.IntVar(&opts.retryTimes, "retry-times", 0, "retry a failed copy up to `N` times")
 	fs.DurationVar(&opts.retryDelay, "retry-delay", 0, "`DELAY` between retries (default: exponential, from 1s)")
+	fs.BoolVar(&opts.trustLinks, "trust-linked-blobs", false, "link blobs from other oci-layout layouts on this file system without hashing them (only when every such layout is trusted)")
 	return cmd
 }
 
@@ -111,6 +113,8 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return fmt.Errorf("invalid destination name %q: %w", args[1], err)
 	}
+
+	srcRef, destRef = tuneForCopy(srcRef, destRef, opts.trustLinks)
 
 	policyCtx, err := opts.policy.policyContext(copyOpts.SourceCtx)
 	if err != nil {
