@@ -3,6 +3,7 @@ package layout
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,6 +112,10 @@ func TestOpenCreatesNothing(t *testing.T) {
 	for _, f := range []string{indexLockFile, leaseLockFile} {
 		_ = os.Remove(filepath.Join(dir, f))
 	}
+	// Read-only as well: for a non-root run this proves no write is even
+	// attempted; root ignores the mode, hence the tree comparison.
+	gtChmodTree(t, dir, false)
+	t.Cleanup(func() { gtChmodTree(t, dir, true) })
 	before := gtTree(t, dir)
 
 	r, err := Open(dir)
@@ -159,6 +164,25 @@ func TestOpenRefuses(t *testing.T) {
 func gtMkdir(t *testing.T, dir string) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gtChmodTree removes (writable false) or restores write permission on
+// every directory under dir, so TempDir cleanup still works afterwards.
+func gtChmodTree(t *testing.T, dir string, writable bool) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		mode := os.FileMode(0o555)
+		if writable {
+			mode = 0o755
+		}
+		return os.Chmod(p, mode)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
