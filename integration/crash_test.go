@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ocilayout/ocilayout/layout"
+	"github.com/opencontainers/go-digest"
 )
 
 // killPoint is where in a copy one iteration of TestKillDuringCopy sends
@@ -50,6 +53,7 @@ func TestKillDuringCopy(t *testing.T) {
 	l.Close()
 
 	killed, completed := 0, 0
+	checked := map[string]bool{}
 	for i := range iterations {
 		name := fmt.Sprintf("img%d", i)
 		writeRandomImage(t, src, name, imageSpec{seed: 1000 + uint64(i), layers: 4, layerSize: 1 << 20})
@@ -61,6 +65,9 @@ func TestKillDuringCopy(t *testing.T) {
 			completed++
 		}
 		if err := verifyLayout(context.Background(), dst); err != nil {
+			t.Fatalf("after iteration %d (%+v): %v", i, killSchedule(i), err)
+		}
+		if err := checkBlobNames(dst, checked); err != nil {
 			t.Fatalf("after iteration %d (%+v): %v", i, killSchedule(i), err)
 		}
 	}
@@ -122,4 +129,32 @@ func TestKillScheduleVaries(t *testing.T) {
 	if len(seen) < 20 {
 		t.Errorf("kill schedule has %d distinct points over 24 iterations", len(seen))
 	}
+}
+
+// checkBlobNames hashes every file under blobs/ that is not a temp file and
+// was not checked before: a file under a digest name must hold exactly
+// that content, even when nothing references it yet, or an interrupted
+// write was visible under its final name.
+func checkBlobNames(dir string, checked map[string]bool) error {
+	return filepath.WalkDir(filepath.Join(dir, "blobs"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") || checked[p] {
+			return err
+		}
+		alg := digest.Algorithm(filepath.Base(filepath.Dir(p)))
+		want := digest.NewDigestFromEncoded(alg, d.Name())
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		got, err := alg.FromReader(f)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("blob file %s holds content with digest %s", p, got)
+		}
+		checked[p] = true
+		return nil
+	})
 }
