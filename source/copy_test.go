@@ -192,10 +192,21 @@ func TestCopySelectors(t *testing.T) {
 			if tc.all {
 				l, _ := layout.Open(dst)
 				defer l.Close()
-				for _, inst := range []digest.Digest{f.amd.Digest, f.arm.Digest} {
-					if _, err := l.StatBlob(context.Background(), inst); err != nil {
-						t.Errorf("instance %s not copied with --all: %v", inst, err)
+				idx, err := l.ReadIndexBlob(context.Background(), imgspecv1.Descriptor{Digest: e.Digest, Size: e.Size})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantArch := map[digest.Digest]string{f.amd.Digest: "amd64", f.arm.Digest: "arm64"}
+				for _, inst := range idx.Manifests {
+					if inst.Platform == nil || inst.Platform.Architecture != wantArch[inst.Digest] {
+						t.Errorf("instance %s has platform %+v in the copied index, want %s", inst.Digest, inst.Platform, wantArch[inst.Digest])
 					}
+					if _, err := l.ReadManifestBlob(context.Background(), inst); err != nil {
+						t.Errorf("instance %s not copied with --all: %v", inst.Digest, err)
+					}
+				}
+				if len(idx.Manifests) != 2 {
+					t.Errorf("copied index has %d instances, want 2", len(idx.Manifests))
 				}
 			}
 		})
