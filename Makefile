@@ -50,9 +50,12 @@ lint:
 	fi
 	$(or $(STATICCHECK),$(BIN)/staticcheck) -tags "$(TAGS)" ./...
 
-# Placeholder until bench/ lands: every package's benchmarks, no tests.
+# bench/run.sh: built-in oci: against oci-layout: with modest sizes (not
+# part of CI); BENCHFLAGS=--full for the sizes in README "Benchmarks".
+# The Go benchmarks of the library: go test -tags "$(TAGS)" -run '^$$' -bench . ./layout ./source ./destination
+BENCHFLAGS ?=
 bench:
-	$(GO) test -tags "$(TAGS)" -run '^$$' -bench . ./...
+	bash bench/run.sh $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN) demo/out

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// measure runs CMD -runs times, each after -setup (untimed, via sh -c),
+// and prints "MEDIAN_SECONDS MAX_PEAK_RSS_KIB". Peak RSS comes from the
+// kernel's rusage of the child (ru_maxrss), the same figure /usr/bin/time
+// -v reports, so it covers the whole process, not only the Go heap.
+func measure(args []string) error {
+	fs := newFlags("measure")
+	runs := fs.Int("runs", 5, "number of timed runs")
+	setup := fs.String("setup", "", "shell command run before each run, untimed")
+	_ = fs.Parse(args)
+	cmdArgs := fs.Args()
+	if len(cmdArgs) == 0 {
+		return fmt.Errorf("no command")
+	}
+	var times []float64
+	var peak int64
+	for range *runs {
+		if *setup != "" {
+			if out, err := exec.Command("sh", "-c", *setup).CombinedOutput(); err != nil {
+				return fmt.Errorf("setup %q: %v: %s", *setup, err, out)
+			}
+		}
+		cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
+		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%v: %w", cmdArgs, err)
+		}
+		times = append(times, time.Since(start).Seconds())
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			peak = max(peak, ru.Maxrss)
+		}
+	}
+	slices.Sort(times)
+	fmt.Printf("%.4f %d\n", times[len(times)/2], peak)
+	return nil
+}
+
+// hashSerial hashes every file under DIR/blobs on one goroutine and
+// prints the seconds it took: the single-core baseline for verify.
+func hashSerial(args []string) error {
+	fs := newFlags("sha256")
+	dir := fs.String("dir", "", "layout directory")
+	_ = fs.Parse(args)
+	start := time.Now()
+	buf := make([]byte, 1<<20)
+	err := filepath.WalkDir(filepath.Join(*dir, "blobs"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.CopyBuffer(sha256.New(), f, buf)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%.4f\n", time.Since(start).Seconds())
+	return nil
+}
