@@ -182,7 +182,7 @@ func (v *verifyingReader) Close() error { return v.r.Close() }
 // if unknown) are what the caller expects; a mismatch fails and stores
 // nothing. The content is hashed while it is written to a temp file in the
 // blob directory, which is then synced and renamed into place, so no reader
-// ever sees a partial blob under a digest. An existing blob is kept.
+// ever sees a partial blob under a digest.
 func (l *Layout) PutBlob(ctx context.Context, r io.Reader, want digest.Digest, size int64) (_ digest.Digest, _ int64, retErr error) {
 	if err := checkContext(ctx); err != nil {
 		return "", 0, err
@@ -224,10 +224,13 @@ func (l *Layout) PutBlob(ctx context.Context, r io.Reader, want digest.Digest, s
 	if want != "" && got != want {
 		return "", 0, fmt.Errorf("writing blob to %s: content has digest %s, expected %s", l.dir, got, want)
 	}
+	// An intact blob already there (another writer's, or one hardlinked
+	// from another layout) is kept, so its inode stays shared and readers
+	// are undisturbed; one that rotted on disk is replaced by the content
+	// just verified. Collisions are rare (copy.Image tries reuse first), so
+	// hashing the existing file here costs little.
 	p, _ := blobPath(got)
-	if fi, err := root.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == n {
-		// Already there (another writer, or a reused blob): keep it, so a
-		// reader holding it open is undisturbed; the deferred cleanup drops ours.
+	if l.blobIntact(ctx, root, p, got, n) {
 		return got, n, nil
 	}
 	if err := f.Chmod(0o444); err != nil {
@@ -238,6 +241,21 @@ func (l *Layout) PutBlob(ctx context.Context, r io.Reader, want digest.Digest, s
 		return "", 0, err
 	}
 	return got, n, nil
+}
+
+// blobIntact reports whether the file at p holds exactly size bytes with
+// digest d.
+func (l *Layout) blobIntact(ctx context.Context, root *os.Root, p string, d digest.Digest, size int64) bool {
+	f, err := root.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
+		return false
+	}
+	_, err = io.Copy(io.Discard, VerifyingReader(io.NopCloser(&contextReader{ctx: ctx, r: f}), d, size, true, l.dir))
+	return err == nil
 }
 
 // PutBlobBytes stores data as a blob and returns its digest.

@@ -111,6 +111,36 @@ func TestPutBlobKeepsExisting(t *testing.T) {
 	}
 }
 
+// TestPutBlobRepairsCorrupt: a present blob whose content rotted is
+// replaced by a second put of the right content, not kept because its
+// name and size look right.
+func TestPutBlobRepairsCorrupt(t *testing.T) {
+	l, dir := gtCreate(t)
+	ctx := context.Background()
+	data := []byte("will rot")
+	d, err := l.PutBlobBytes(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "blobs", "sha256", d.Encoded())
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("WILL ROT"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.PutBlobBytes(ctx, data); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(data) {
+		t.Errorf("blob content after re-put = %q, want %q", got, data)
+	}
+}
+
 // TestPutBlobCancelled: a cancelled context stops the write and leaves nothing.
 func TestPutBlobCancelled(t *testing.T) {
 	l, dir := gtCreate(t)
