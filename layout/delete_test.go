@@ -14,7 +14,7 @@ import (
 
 func TestDelete(t *testing.T) {
 	type fixture struct {
-		a, b, c, multi, inner, sigA mtImage
+		a, b, multi, inner, sigA mtImage
 	}
 	// The layout: a (OCI) and b (Docker schema2) share a layer; c is a
 	// itself under a second name; multi is an index holding inner; sigA

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -62,12 +63,7 @@ func (opts *gcOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 	}
 	out := cmd.OutOrStdout()
 	if opts.json {
-		b, err := json.MarshalIndent(gcOutput{GCResult: res, Files: res.Files(), Bytes: res.Bytes()}, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(out, "%s\n", b)
-		return err
+		return writeJSON(out, gcOutput{GCResult: res, Files: res.Files(), Bytes: res.Bytes()})
 	}
 	verb := "Removed"
 	if opts.dryRun {
@@ -92,6 +88,17 @@ func openLayout(dir, sharedBlobDir string) (*layout.Layout, error) {
 		return nil, fmt.Errorf("opening layout %s: %w", dir, err)
 	}
 	return l, nil
+}
+
+// writeJSON prints v as indented JSON, the --json output of the
+// maintenance commands.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
 }
 
 // formatBytes prints an exact byte count with a human-readable MiB figure.

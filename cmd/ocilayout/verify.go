@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -53,11 +52,9 @@ func (opts *verifyOptions) run(cmd *cobra.Command, args []string) (retErr error)
 	}
 	out := cmd.OutOrStdout()
 	if opts.json {
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
+		if err := writeJSON(out, r); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s\n", b)
 	} else {
 		for _, p := range r.Problems {
 			fmt.Fprintln(out, p.String())
