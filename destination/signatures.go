@@ -81,14 +81,26 @@ func (d *Destination) signatureSubject(ctx context.Context, instanceDigest *dige
 }
 
 // applyPendingSignatures records the signatures of every subject, in
-// PutSignatures order, inside Commit's index update.
+// PutSignatures order, inside Commit's index update. Signatures of
+// instances are marked with the top-level manifest's digest
+// (layout.AnnotationSubjectRoot), known only now: copy.Image writes the
+// instances, and their signatures, before the index that lists them.
 func (d *Destination) applyPendingSignatures(ctx context.Context, idx *imgspecv1.Index) error {
 	d.mu.Lock()
 	subjects := d.sigs.subjects
 	refs := d.sigs.refs
+	top := d.top.Digest
 	d.mu.Unlock()
 	for _, s := range subjects {
-		if err := d.layout.ApplyReferrers(ctx, idx, s, refs[s]); err != nil {
+		rs := refs[s]
+		if s != top {
+			rs = make([]imgspecv1.Descriptor, len(refs[s]))
+			for i, r := range refs[s] {
+				r.Annotations = map[string]string{layout.AnnotationSubject: s.String(), layout.AnnotationSubjectRoot: top.String()}
+				rs[i] = r
+			}
+		}
+		if err := d.layout.ApplyReferrers(ctx, idx, s, rs); err != nil {
 			return err
 		}
 	}

@@ -454,6 +454,19 @@ func TestInstanceSignaturesWithAll(t *testing.T) {
 		}
 	}
 	checkLayout(t, dst)
+
+	// Moving the name to another image drops the index and, with it, its
+	// instances' signatures and fallback tags.
+	other := filepath.Join(t.TempDir(), "other")
+	writeRandomImage(t, other, "x", imageSpec{seed: 73, layers: 1, layerSize: 1 << 10})
+	if err := copyIn(t, acceptAnything(t), "oci-layout:"+other+":x", "oci-layout:"+dst+":"+signedName, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range checkLayout(t, dst) {
+		if e.Annotations[layout.AnnotationSubject] != "" {
+			t.Errorf("after the tag move index.json still lists referrer %s (%q) of %s", e.Digest, e.Name, e.Annotations[layout.AnnotationSubject])
+		}
+	}
 }
 
 // TestSignUsageErrors: bad sign command lines fail with a message naming

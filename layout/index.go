@@ -178,6 +178,9 @@ func dropReferrersOf(entries []imgspecv1.Descriptor, gone []digest.Digest) []img
 		if s := e.Annotations[AnnotationSubject]; s != "" && orphan[digest.Digest(s)] {
 			continue
 		}
+		if r := e.Annotations[AnnotationSubjectRoot]; r != "" && orphan[digest.Digest(r)] {
+			continue // a referrer of an instance of a dropped index
+		}
 		out = append(out, e)
 	}
 	return out

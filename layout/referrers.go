@@ -32,6 +32,14 @@ const (
 	MediaTypeSimpleSigningLayer = "application/vnd.ocilayout.simple-signing.signature.v1"
 )
 
+// AnnotationSubjectRoot marks a referrer entry whose subject is an
+// instance inside an index (copy --all) with the digest of the top-level
+// index.json entry it was committed with. Instances have no index.json
+// entry of their own, so without it a tag move that drops the index would
+// leave its instances' signatures listed forever; with it they go with the
+// index, as a top-level image's referrers go with the image.
+const AnnotationSubjectRoot = "io.github.ocilayout.subject-root"
+
 // emptyJSON is the content of the OCI empty descriptor.
 var emptyJSON = []byte("{}")
 
@@ -110,20 +118,27 @@ func ApplyAddManifest(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name stri
 // write order that GetSignatures reports. It puts the fallback index blob
 // while the caller holds the index lock, so the tag always matches the
 // entries it was computed from.
+//
+// An entry is a duplicate when its digest and AnnotationSubjectRoot are
+// both present already: the same instance signed in two indexes gets one
+// entry per index, so dropping one index keeps the other's.
 func (l *Layout) ApplyReferrers(ctx context.Context, idx *imgspecv1.Index, subject digest.Digest, refs []imgspecv1.Descriptor) error {
-	present := map[digest.Digest]bool{}
+	key := func(d imgspecv1.Descriptor) string {
+		return d.Digest.String() + " " + d.Annotations[AnnotationSubjectRoot]
+	}
+	present := map[string]bool{}
 	for _, e := range idx.Manifests {
-		present[e.Digest] = true
+		present[key(e)] = true
 	}
 	added := false
 	for _, r := range refs {
 		if r.Annotations[AnnotationSubject] != subject.String() {
 			return fmt.Errorf("referrer %s is not marked as referring to %s", r.Digest, subject)
 		}
-		if present[r.Digest] {
+		if present[key(r)] {
 			continue
 		}
-		present[r.Digest] = true
+		present[key(r)] = true
 		idx.Manifests = append(idx.Manifests, r)
 		added = true
 	}
@@ -149,10 +164,17 @@ func hasEntryNamed(idx *imgspecv1.Index, name string) bool {
 // and is not taken for an image when a layout is opened without a name.
 func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, subject digest.Digest, tag string) error {
 	list := imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{}}
+	listed := map[digest.Digest]bool{}
+	roots := map[string]bool{}
 	for _, e := range idx.Manifests {
 		if e.Annotations[AnnotationSubject] != subject.String() || entryName(e) != "" {
 			continue
 		}
+		roots[e.Annotations[AnnotationSubjectRoot]] = true
+		if listed[e.Digest] {
+			continue
+		}
+		listed[e.Digest] = true
 		d := imgspecv1.Descriptor{MediaType: e.MediaType, ArtifactType: e.ArtifactType, Digest: e.Digest, Size: e.Size}
 		list.Manifests = append(list.Manifests, d)
 	}
@@ -169,6 +191,15 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 		Digest:      d,
 		Size:        int64(len(data)),
 		Annotations: map[string]string{imgspecv1.AnnotationRefName: tag, AnnotationSubject: subject.String()},
+	}
+	// The tag goes with an index only if all its referrers do; one shared
+	// by two indexes stays until delete or gc decide.
+	if len(roots) == 1 {
+		for r := range roots {
+			if r != "" {
+				entry.Annotations[AnnotationSubjectRoot] = r
+			}
+		}
 	}
 	for i, e := range idx.Manifests {
 		if entryName(e) == tag {

@@ -151,3 +151,70 @@ func TestSignaturesRefuseMovedArtifact(t *testing.T) {
 		t.Fatalf("index.json entries lost their artifactType: %s", raw)
 	}
 }
+
+// TestInstanceReferrersFollowTheirIndex: referrers of an instance, marked
+// with the index they were committed with, are dropped by the tag move
+// that drops that index, but kept while another index holding the same
+// instance (and its own entry) remains.
+func TestInstanceReferrersFollowTheirIndex(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		rootsUsed []int // indexes (0, 1) that are committed with the instance's signature
+		moveTo    int   // index tagged "app" last; index 0 was tagged first
+		want      int   // signatures of the instance left
+	}{
+		{"only index dropped", []int{0}, 1, 0},
+		{"other index keeps its entry", []int{0, 1}, 1, 1},
+		{"no move", []int{0}, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := Create(filepath.Join(t.TempDir(), "l"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			inst := putTestManifest(t, l, 7)
+			roots := []imgspecv1.Descriptor{putTestManifest(t, l, 100), putTestManifest(t, l, 101)}
+			ref, err := l.PutSignatureArtifact(ctx, inst, []byte("sig"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range tc.rootsUsed {
+				rr := ref
+				rr.Annotations = map[string]string{AnnotationSubject: inst.Digest.String(), AnnotationSubjectRoot: roots[r].Digest.String()}
+				err := l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
+					if err := ApplyAddManifest(idx, roots[r], fmt.Sprintf("r%d", r)); err != nil {
+						return err
+					}
+					return l.ApplyReferrers(ctx, idx, inst.Digest, []imgspecv1.Descriptor{rr})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Give index 0 the name "app" only (its r0 name moves away), then
+			// move "app" as the test says.
+			if err := l.AddManifest(ctx, roots[0], "app"); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.AddManifest(ctx, putTestManifest(t, l, 200), "r0"); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.AddManifest(ctx, roots[tc.moveTo], "app"); err != nil {
+				t.Fatal(err)
+			}
+			idx, err := l.Index(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sigs, err := l.Signatures(ctx, idx, inst.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sigs) != tc.want {
+				t.Errorf("%d signatures of the instance left, want %d; index.json: %+v", len(sigs), tc.want, idx.Manifests)
+			}
+		})
+	}
+}
