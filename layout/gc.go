@@ -83,6 +83,10 @@ var (
 // the layout's own stale temp files. Collecting a shared blob directory is
 // out of scope.
 //
+// Because flock conflicts between open files of one process too, a
+// process must not call GC (or Delete) while it holds a WriteLease on the
+// same layout, e.g. with a destination still open: it would wait for itself.
+//
 // GC fails, removing no blob, if a reachable manifest or index cannot be
 // read: what it refers to is then unknown. Run Verify to see why. A crash
 // during GC leaves a sound layout with some garbage left; GC again finishes.
