@@ -74,7 +74,7 @@ fi
 
 if want 3; then
   "$BENCH" gen-image -dir "$W/s3" -size $((REG_MIB << 20)) -layers 8 -seed 3
-  "$BENCH" registry > "$W/reg.out" & REG_PID=$!
+  "$BENCH" registry > "$W/reg.out" 2>/dev/null & REG_PID=$!
   while ! grep -q ready "$W/reg.out" 2>/dev/null; do sleep 0.1; done
   addr=$(awk '{print $2}' "$W/reg.out")
   $COPY --dest-tls-verify=false "oci-layout:$W/s3:app" "docker://$addr/bench/app:v1"
