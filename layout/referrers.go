@@ -212,7 +212,9 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 }
 
 // AddSignatures stores sigs as signature artifacts of subject and records
-// them in index.json, for callers outside a copy (ocilayout sign). It holds
+// them in index.json, for callers outside a copy (ocilayout sign). When
+// subject is an instance inside indexes of the layout, an entry is
+// recorded per such index (AnnotationSubjectRoot). It holds
 // a write lease while its blobs are unreferenced, so GC cannot reclaim them
 // between the put and the index update.
 func (l *Layout) AddSignatures(ctx context.Context, subject imgspecv1.Descriptor, sigs [][]byte) error {
@@ -230,8 +232,50 @@ func (l *Layout) AddSignatures(ctx context.Context, subject imgspecv1.Descriptor
 		refs = append(refs, r)
 	}
 	return l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
-		return l.ApplyReferrers(ctx, idx, subject.Digest, refs)
+		roots, err := l.rootsOf(ctx, idx, subject.Digest)
+		if err != nil {
+			return err
+		}
+		if len(roots) == 0 {
+			return l.ApplyReferrers(ctx, idx, subject.Digest, refs)
+		}
+		for _, root := range roots {
+			rs := make([]imgspecv1.Descriptor, len(refs))
+			for i, r := range refs {
+				r.Annotations = map[string]string{AnnotationSubject: subject.Digest.String(), AnnotationSubjectRoot: root.String()}
+				rs[i] = r
+			}
+			if err := l.ApplyReferrers(ctx, idx, subject.Digest, rs); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// rootsOf returns nothing when d is a top-level entry of idx, and
+// otherwise the top-level indexes that contain d (at any depth), whose
+// AnnotationSubjectRoot its referrers get.
+func (l *Layout) rootsOf(ctx context.Context, idx *imgspecv1.Index, d digest.Digest) ([]digest.Digest, error) {
+	for _, e := range idx.Manifests {
+		if e.Digest == d {
+			return nil, nil
+		}
+	}
+	var roots []digest.Digest
+	seen := map[digest.Digest]bool{}
+	for _, e := range idx.Manifests {
+		if !IsIndexMediaType(e.MediaType) || e.Annotations[AnnotationSubject] != "" || seen[e.Digest] {
+			continue
+		}
+		seen[e.Digest] = true
+		if _, ok, err := l.findDigest(ctx, []imgspecv1.Descriptor{e}, d, map[digest.Digest]bool{}); err != nil {
+			return nil, err
+		} else if ok {
+			roots = append(roots, e.Digest)
+		}
+	}
+	return roots, nil
 }
 
 // Signatures returns the simple-signing signatures stored for subject, in

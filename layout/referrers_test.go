@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	imgspec "github.com/opencontainers/image-spec/specs-go"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -216,5 +217,41 @@ func TestInstanceReferrersFollowTheirIndex(t *testing.T) {
 				t.Errorf("%d signatures of the instance left, want %d; index.json: %+v", len(sigs), tc.want, idx.Manifests)
 			}
 		})
+	}
+}
+
+// TestAddSignaturesToInstance: signing an instance (ocilayout sign
+// PATH:@DIGEST) ties its signature to the index holding it.
+func TestAddSignaturesToInstance(t *testing.T) {
+	ctx := context.Background()
+	l, err := Create(filepath.Join(t.TempDir(), "l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	inst := putTestManifest(t, l, 1)
+	list, _ := json.Marshal(imgspecv1.Index{MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{inst}, Versioned: imgspec.Versioned{SchemaVersion: 2}})
+	ld, err := l.PutBlobBytes(ctx, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddManifest(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageIndex, Digest: ld, Size: int64(len(list))}, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddSignatures(ctx, inst, [][]byte{[]byte("sig")}); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := l.Index(ctx)
+	if sigs, err := l.Signatures(ctx, idx, inst.Digest); err != nil || len(sigs) != 1 {
+		t.Fatalf("Signatures of the instance = %q, %v", sigs, err)
+	}
+	if err := l.AddManifest(ctx, putTestManifest(t, l, 2), "app"); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ = l.Index(ctx)
+	for _, e := range idx.Manifests {
+		if e.Annotations[AnnotationSubject] != "" {
+			t.Errorf("referrer entry %s (%q) survived the drop of its index", e.Digest, entryName(e))
+		}
 	}
 }
