@@ -178,6 +178,28 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 		d := imgspecv1.Descriptor{MediaType: e.MediaType, ArtifactType: e.ArtifactType, Digest: e.Digest, Size: e.Size}
 		list.Manifests = append(list.Manifests, d)
 	}
+	// Referrers that only the existing tag lists (written by regclient or
+	// oras, say) are kept: the tag is their only link to the layout.
+	// Removing a referrer therefore means editing this tag too (delete and
+	// gc do), not only index.json.
+	foreign := 0
+	for _, e := range idx.Manifests {
+		if entryName(e) != tag || !IsIndexMediaType(e.MediaType) {
+			continue
+		}
+		old, err := l.ReadIndexBlob(ctx, e)
+		if err != nil {
+			return fmt.Errorf("reading referrers tag %s: %w", tag, err)
+		}
+		for _, r := range old.Manifests {
+			if listed[r.Digest] {
+				continue
+			}
+			listed[r.Digest] = true
+			list.Manifests = append(list.Manifests, r)
+			foreign++
+		}
+	}
 	data, err := json.Marshal(list)
 	if err != nil {
 		return fmt.Errorf("encoding referrers index of %s: %w", subject, err)
@@ -194,7 +216,7 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 	}
 	// The tag goes with an index only if all its referrers do; one shared
 	// by two indexes stays until delete or gc decide.
-	if len(roots) == 1 {
+	if len(roots) == 1 && foreign == 0 {
 		for r := range roots {
 			if r != "" {
 				entry.Annotations[AnnotationSubjectRoot] = r

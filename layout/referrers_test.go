@@ -255,3 +255,61 @@ func TestAddSignaturesToInstance(t *testing.T) {
 		}
 	}
 }
+
+// TestReferrersTagFromOtherTools: a referrers fallback tag written by
+// another tool is read (its signatures count) and, when ocilayout adds a
+// signature, its other referrers stay listed.
+func TestReferrersTagFromOtherTools(t *testing.T) {
+	ctx := context.Background()
+	l, err := Create(filepath.Join(t.TempDir(), "l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	img := putTestManifest(t, l, 0)
+	if err := l.AddManifest(ctx, img, "app"); err != nil {
+		t.Fatal(err)
+	}
+	foreignSig, err := l.PutSignatureArtifact(ctx, img, []byte("from elsewhere"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbom := putTestManifest(t, l, 9)
+	sbom.ArtifactType = "application/spdx+json"
+	tagIndex, _ := json.Marshal(imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex,
+		Manifests: []imgspecv1.Descriptor{{MediaType: foreignSig.MediaType, ArtifactType: foreignSig.ArtifactType, Digest: foreignSig.Digest, Size: foreignSig.Size}, sbom}})
+	td, err := l.PutBlobBytes(ctx, tagIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddManifest(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageIndex, Digest: td, Size: int64(len(tagIndex))}, ReferrersTag(img.Digest)); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := l.Index(ctx)
+	if sigs, err := l.Signatures(ctx, idx, img.Digest); err != nil || len(sigs) != 1 || string(sigs[0]) != "from elsewhere" {
+		t.Fatalf("signatures listed only by the tag: %q, %v", sigs, err)
+	}
+	if err := l.AddSignatures(ctx, img, [][]byte{[]byte("ours")}); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ = l.Index(ctx)
+	for _, e := range idx.Manifests {
+		if entryName(e) != ReferrersTag(img.Digest) {
+			continue
+		}
+		list, err := l.ReadIndexBlob(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, d := range list.Manifests {
+			types = append(types, d.ArtifactType)
+		}
+		if !slices.Equal(types, []string{ArtifactTypeSimpleSigning, ArtifactTypeSimpleSigning, "application/spdx+json"}) {
+			t.Errorf("rewritten tag lists %q; want ours, then the other tool's signature and SBOM", types)
+		}
+	}
+	if sigs, err := l.Signatures(ctx, idx, img.Digest); err != nil || len(sigs) != 2 || string(sigs[0]) != "ours" {
+		t.Fatalf("signatures after adding ours: %q, %v", sigs, err)
+	}
+}
