@@ -11,20 +11,6 @@ import (
 	"github.com/ocilayout/ocilayout/layout"
 )
 
-// interopTool returns the path of a real client, failing under CI (where
-// the interop tools are installed) and skipping elsewhere when missing.
-func interopTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required for the interop tests: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
 // gpgHome is a throwaway GnuPG home with one signing key made by gpg
 // itself; it returns the home, the key's fingerprint and its armored
 // public and secret key files.
@@ -91,7 +77,7 @@ func signatureBlob(t *testing.T, dir string) string {
 // standalone-verify; a signature made by skopeo standalone-sign enters a
 // layout through dir: and verifies under policy; umoci gc keeps them.
 func TestInteropSignatures(t *testing.T) {
-	gpg, skopeo, umoci := interopTool(t, "gpg"), interopTool(t, "skopeo"), interopTool(t, "umoci")
+	gpg, skopeo, umoci := ioTool(t, "gpg"), ioTool(t, "skopeo"), ioTool(t, "umoci")
 	home, fpr, public, secret := gpgHome(t, gpg)
 	env := append(os.Environ(), "GNUPGHOME="+home)
 	tool := func(name string, args ...string) string {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,9 +15,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/ocilayout/ocilayout/layout"
 	_ "github.com/ocilayout/ocilayout/transport"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -337,15 +333,9 @@ func TestSignaturesThroughDirAndRegistry(t *testing.T) {
 	}
 	same("oci-layout:"+back+":"+signedName, nil)
 
-	host := startRegistry(t)
-	sys := &types.SystemContext{
-		DockerInsecureSkipTLSVerify: types.OptionalBoolTrue,
-		RegistriesDirPath:           lookasideConfig(t),
-		SystemRegistriesConfPath:    filepath.Join(t.TempDir(), "registries.conf"),
-		AuthFilePath:                filepath.Join(t.TempDir(), "auth.json"),
-	}
-	writeTestFile(t, sys.SystemRegistriesConfPath, nil)
-	writeTestFile(t, sys.AuthFilePath, []byte("{}"))
+	host := startCountingRegistry(t).host
+	sys := ioSystemContext(t)
+	sys.RegistriesDirPath = lookasideConfig(t)
 	reg1 := "docker://" + host + "/ns/app:v1"
 	if err := copyIn(t, policyFor(t, back, signedByPath(key)), "oci-layout:"+back+":"+signedName, reg1, sys, false); err != nil {
 		t.Fatalf("push to registry: %v", err)
@@ -362,21 +352,6 @@ func TestSignaturesThroughDirAndRegistry(t *testing.T) {
 	}
 	same(reg2, sys)
 	checkLayout(t, mirror)
-}
-
-// startRegistry serves an in-memory distribution registry over plain HTTP.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	config := &configuration.Configuration{Storage: configuration.Storage{
-		"inmemory":    configuration.Parameters{},
-		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
-	}}
-	config.Log.Level = "error"
-	config.Log.AccessLog.Disabled = true
-	config.HTTP.Secret = "ocilayout-test"
-	srv := httptest.NewServer(handlers.NewApp(context.Background(), config))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
 }
 
 // lookasideConfig writes a registries.d directory that stores and reads
