@@ -174,11 +174,6 @@ func ioCopy(t *testing.T, src, dst string, opts *copy.Options) []byte {
 
 func ioTryCopy(t *testing.T, src, dst string, opts *copy.Options) ([]byte, error) {
 	t.Helper()
-	pc, err := signature.NewPolicyContext(acceptAnything(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Destroy()
 	srcRef, err := alltransports.ParseImageName(src)
 	if err != nil {
 		t.Fatalf("parsing %s: %v", src, err)
@@ -187,6 +182,18 @@ func ioTryCopy(t *testing.T, src, dst string, opts *copy.Options) ([]byte, error
 	if err != nil {
 		t.Fatalf("parsing %s: %v", dst, err)
 	}
+	return ioCopyRefs(t, srcRef, dstRef, opts)
+}
+
+// ioCopyRefs is ioTryCopy for references that cannot be spelled as a
+// string (a containers-storage: reference bound to an open store).
+func ioCopyRefs(t *testing.T, srcRef, dstRef types.ImageReference, opts *copy.Options) ([]byte, error) {
+	t.Helper()
+	pc, err := signature.NewPolicyContext(acceptAnything(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Destroy()
 	if opts == nil {
 		opts = &copy.Options{}
 	}
@@ -309,5 +316,46 @@ func ioMust(t *testing.T, err error, what string, args ...any) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
+	}
+}
+
+// ioLayerFiles unpacks a layer blob of the layout at dir (gzip, zstd or
+// plain tar, told apart by magic bytes, not by media type, so that a
+// mislabelled layer is caught) into a name → content map.
+func ioLayerFiles(t *testing.T, dir string, d imgspecv1.Descriptor) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "blobs", d.Digest.Algorithm().String(), d.Digest.Encoded()))
+	ioMust(t, err, "reading layer %s of %s", d.Digest, dir)
+	return ioTarFiles(t, data, fmt.Sprintf("layer %s of %s", d.Digest, dir))
+}
+
+func ioTarFiles(t *testing.T, data []byte, what string) map[string]string {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(data)
+	switch {
+	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(r)
+		ioMust(t, err, "gunzip %s", what)
+		r = zr
+	case bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(r)
+		ioMust(t, err, "zstd %s", what)
+		defer zr.Close()
+		r = zr
+	}
+	files := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		ioMust(t, err, "reading tar of %s", what)
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		b, err := io.ReadAll(tr)
+		ioMust(t, err, "reading %s in %s", hdr.Name, what)
+		files[hdr.Name] = string(b)
 	}
 }
