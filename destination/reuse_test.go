@@ -2,6 +2,7 @@ package destination_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/signature"
+	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 	"golang.org/x/sys/unix"
 )
@@ -53,10 +55,18 @@ func putImage(t *testing.T, l *layout.Layout, arch string, layers ...[]byte) img
 		Platform: &imgspecv1.Platform{OS: "linux", Architecture: arch}}
 }
 
+// randomLayer returns a gzip stream (stored blocks) of random bytes, big
+// enough to be linked: real gzip, so that copy.Image, when it streams the
+// layer, keeps it as it is.
 func randomLayer(t *testing.T) []byte {
-	b := make([]byte, 200<<10)
-	_, _ = rand.Read(b)
-	return b
+	data := make([]byte, 200<<10)
+	_, _ = rand.Read(data)
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+	if _, err := zw.Write(data); err != nil || zw.Close() != nil {
+		t.Fatal("gzip failed")
+	}
+	return buf.Bytes()
 }
 
 // reflinks reports whether dir's file system can clone files, in which
@@ -162,8 +172,6 @@ func TestCopyLinksBlobs(t *testing.T) {
 			for _, desc := range descs {
 				m, err := dl.ReadManifestBlob(ctx, desc)
 				if err != nil {
-					// copy.Image recompresses streamed layers (the test
-					// layers are not gzip), so the manifest changes.
 					t.Fatalf("source manifest not in the destination, so its layers were streamed: %v", err)
 				}
 				for _, layer := range m.Layers {
@@ -228,5 +236,49 @@ func TestCopyRefusesCorruptLinkedBlob(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(destDir, "blobs", "sha256", d.Encoded())); !os.IsNotExist(err) {
 		t.Fatalf("corrupt blob landed in the destination (stat: %v)", err)
+	}
+}
+
+// A location in the cache that has gone bad (here: a layout whose blob was
+// altered after it was recorded) is not fatal: the verified link is
+// dropped and the blob is streamed from the real source, a dir: image.
+func TestCopyFallsBackFromCorruptLocation(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	sys := &types.SystemContext{BlobInfoCacheDir: filepath.Join(base, "cache")}
+	staleDir := filepath.Join(base, "stale")
+	l, err := layout.Create(staleDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := randomLayer(t)
+	if err := l.AddManifest(ctx, putImage(t, l, "amd64", layer), "app"); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	staleRef, _ := reference.NewReference(staleDir, "app")
+	dirRef, err := alltransports.ParseImageName("dir:" + filepath.Join(base, "dir"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runCopy(t, staleRef, dirRef, sys, sys, false); err != nil { // records staleDir in the cache
+		t.Fatal(err)
+	}
+	d := digest.FromBytes(layer)
+	stalePath := filepath.Join(staleDir, "blobs", "sha256", d.Encoded())
+	bad := bytes.Clone(layer)
+	bad[len(bad)/2] ^= 0xff
+	_ = os.Chmod(stalePath, 0o644)
+	if err := os.WriteFile(stalePath, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	destDir := filepath.Join(base, "dst")
+	destRef, _ := reference.NewReference(destDir, "copy")
+	if err := runCopy(t, dirRef, destRef, sys, sys, false); err != nil {
+		t.Fatalf("copy from dir: with a corrupt cached location: %v", err)
+	}
+	got, err := os.ReadFile(filepath.Join(destDir, "blobs", "sha256", d.Encoded()))
+	if err != nil || !bytes.Equal(got, layer) {
+		t.Fatalf("destination layer: err %v, content intact %v", err, bytes.Equal(got, layer))
 	}
 }
