@@ -26,7 +26,7 @@ import (
 
 // putImage stores a manifest over a config and layers (random bytes, big
 // enough to be linked) and returns its descriptor.
-func putImage(t *testing.T, l *layout.Layout, arch string, layers ...[]byte) imgspecv1.Descriptor {
+func putImage(t testing.TB, l *layout.Layout, arch string, layers ...[]byte) imgspecv1.Descriptor {
 	t.Helper()
 	ctx := context.Background()
 	cfg := []byte(`{"architecture":"` + arch + `","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
@@ -58,7 +58,7 @@ func putImage(t *testing.T, l *layout.Layout, arch string, layers ...[]byte) img
 // randomLayer returns a gzip stream (stored blocks) of random bytes, big
 // enough to be linked: real gzip, so that copy.Image, when it streams the
 // layer, keeps it as it is.
-func randomLayer(t *testing.T) []byte {
+func randomLayer(t testing.TB) []byte {
 	data := make([]byte, 200<<10)
 	_, _ = rand.Read(data)
 	var buf bytes.Buffer
@@ -86,7 +86,7 @@ func reflinks(t *testing.T, dir string) bool {
 	return unix.IoctlFileClone(int(b.Fd()), int(a.Fd())) == nil
 }
 
-func runCopy(t *testing.T, src, dest types.ImageReference, srcSys, destSys *types.SystemContext, all bool) error {
+func runCopy(t testing.TB, src, dest types.ImageReference, srcSys, destSys *types.SystemContext, all bool) error {
 	t.Helper()
 	pc, err := signature.NewPolicyContext(&signature.Policy{Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}})
 	if err != nil {
