@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -269,20 +268,6 @@ func ioVerifyCLI(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatalf("ocilayout verify %s: %v\nstdout:\n%s\nstderr:\n%s", dir, err, stdout, stderr)
 	}
-}
-
-// ioReadManifest reads and parses dir:'s or any file's manifest.
-func ioReadManifest(t *testing.T, path string) ([]byte, imgspecv1.Manifest) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m imgspecv1.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatalf("parsing %s: %v", path, err)
-	}
-	return data, m
 }
 
 // ioSHA256File hashes a file, for checks that must not trust any of the
