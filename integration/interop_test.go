@@ -100,6 +100,21 @@ func TestInteropUmociReadsOurLayout(t *testing.T) {
 			t.Errorf("after umoci gc, %s is %s, want %s", name, got, d)
 		}
 	}
+
+	// Now give umoci's gc real work: moving tools:v1 to a new image leaves
+	// the old one's manifest, config and own layer unreachable (verify
+	// reports them); umoci gc must remove exactly those.
+	stage := filepath.Join(t.TempDir(), "stage")
+	ioWriteImage(t, stage, "new", "amd64", []ioLayer{{files: map[string]string{"usr/bin/tool": "tool v2"}}})
+	ioCopyCLI(t, "oci-layout:"+stage+":new", "oci-layout:"+dir+":tools:v1")
+	if stdout, _, err := runCLI(t, "verify", dir); err == nil || !strings.Contains(stdout, "unreachable") {
+		t.Fatalf("after a tag move, ocilayout verify %s should report unreachable blobs: err %v\n%s", dir, err, stdout)
+	}
+	ioRun(t, umoci, "gc", "--layout", dir)
+	ioVerifyCLI(t, dir)
+	if sigs := signaturesOf(t, "oci-layout:"+dir+":"+signedName, nil); len(sigs) != 1 {
+		t.Errorf("after umoci gc of unreachable blobs, %s has %d signatures, want 1", signedName, len(sigs))
+	}
 }
 
 // ioBlobFiles lists the blob files of a layout, sorted.
