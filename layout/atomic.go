@@ -1,10 +1,12 @@
 package layout
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -70,11 +72,25 @@ func syncDir(root *os.Root, dir string) error {
 // writeFileAtomic replaces name with data so that a reader, or the file
 // after a crash, holds either the old content or the new, never a mix.
 func writeFileAtomic(root *os.Root, name string, data []byte) error {
+	return writeFileAtomicFunc(root, name, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeFileAtomicFunc is writeFileAtomic for content that write produces
+// as a stream, buffered on its way to the temp file.
+func writeFileAtomicFunc(root *os.Root, name string, write func(io.Writer) error) error {
 	f, tmp, err := createTemp(root, path.Dir(name))
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	bw := bufio.NewWriterSize(f, 256<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		f.Close()
 		_ = root.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", tmp, err)

@@ -1,10 +1,12 @@
 package layout
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -25,14 +27,32 @@ func (l *Layout) Index(ctx context.Context) (*imgspecv1.Index, error) {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxIndexSize+1))
+	data, err := readAllSized(f, MaxIndexSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}
-	if len(data) > MaxIndexSize {
-		return nil, fmt.Errorf("index.json of %s is larger than %d bytes", l.dir, MaxIndexSize)
-	}
 	return parseIndex(data, "index.json of "+l.dir)
+}
+
+// readAllSized reads f whole into a buffer sized from its stat, refusing
+// more than limit bytes. Sizing up front avoids the repeated grow-and-copy
+// of io.ReadAll, which dominated reading a large index.json.
+func readAllSized(f *os.File, limit int64) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("larger than the %d-byte limit", limit)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > limit {
+		return nil, fmt.Errorf("larger than the %d-byte limit", limit)
+	}
+	return buf.Bytes(), nil
 }
 
 // parseIndex decodes an image index and checks every descriptor's digest,
@@ -62,11 +82,12 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 	if idx.Manifests == nil {
 		idx.Manifests = []imgspecv1.Descriptor{}
 	}
-	data, err := json.Marshal(idx)
+	// Encoding straight into the temp file keeps a large index (10,000
+	// tags are ~2.4 MB) from being built up in a growing buffer first.
+	err := writeFileAtomicFunc(l.root, imgspecv1.ImageIndexFile, func(w io.Writer) error {
+		return json.NewEncoder(w).Encode(idx)
+	})
 	if err != nil {
-		return fmt.Errorf("encoding index.json of %s: %w", l.dir, err)
-	}
-	if err := writeFileAtomic(l.root, imgspecv1.ImageIndexFile, data); err != nil {
 		return fmt.Errorf("writing index.json of %s: %w", l.dir, err)
 	}
 	return nil
