@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/opencontainers/go-digest"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -49,7 +50,7 @@ func gcWriteImages(t *testing.T, dir string, n int) []digest.Digest {
 	t.Helper()
 	put := func(data []byte) imgspecv1.Descriptor {
 		d := digest.FromBytes(data)
-		writeTestFile(t, filepath.Join(dir, "blobs", "sha256", d.Encoded()), data)
+		fixture.WriteFile(t, filepath.Join(dir, "blobs", "sha256", d.Encoded()), data)
 		return imgspecv1.Descriptor{Digest: d, Size: int64(len(data))}
 	}
 	idx := imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex}
@@ -72,20 +73,20 @@ func gcWriteImages(t *testing.T, dir string, n int) []digest.Digest {
 			m.Layers = append(m.Layers, d)
 			diffIDs = append(diffIDs, digest.FromBytes(l))
 		}
-		m.Config = put(mustJSON(t, imgspecv1.Image{
+		m.Config = put(fixture.MustJSON(t, imgspecv1.Image{
 			Platform: imgspecv1.Platform{Architecture: "amd64", OS: "linux"},
 			Config:   imgspecv1.ImageConfig{Env: []string{fmt.Sprintf("IMAGE=%d", i)}},
 			RootFS:   imgspecv1.RootFS{Type: "layers", DiffIDs: diffIDs},
 		}))
 		m.Config.MediaType = imgspecv1.MediaTypeImageConfig
-		md := put(mustJSON(t, m))
+		md := put(fixture.MustJSON(t, m))
 		md.MediaType = imgspecv1.MediaTypeImageManifest
 		md.Annotations = map[string]string{imgspecv1.AnnotationRefName: fmt.Sprintf("img%d", i)}
 		idx.Manifests = append(idx.Manifests, md)
 		out = append(out, md.Digest)
 	}
-	writeTestFile(t, filepath.Join(dir, imgspecv1.ImageLayoutFile), []byte(`{"imageLayoutVersion":"1.0.0"}`))
-	writeTestFile(t, filepath.Join(dir, "index.json"), mustJSON(t, idx))
+	fixture.WriteFile(t, filepath.Join(dir, imgspecv1.ImageLayoutFile), []byte(`{"imageLayoutVersion":"1.0.0"}`))
+	fixture.WriteFile(t, filepath.Join(dir, "index.json"), fixture.MustJSON(t, idx))
 	return out
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
@@ -63,14 +64,7 @@ func ioLayerBlob(t *testing.T, l ioLayer) ([]byte, string, digest.Digest) {
 	var out bytes.Buffer
 	switch l.comp {
 	case "", "gzip":
-		zw := gzip.NewWriter(&out)
-		if _, err := zw.Write(tb.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return out.Bytes(), imgspecv1.MediaTypeImageLayerGzip, diffID
+		return fixture.Gzip(t, tb.Bytes(), gzip.DefaultCompression), imgspecv1.MediaTypeImageLayerGzip, diffID
 	case "zstd":
 		zw, err := zstd.NewWriter(&out)
 		if err != nil {
@@ -116,13 +110,13 @@ func ioWriteImage(t *testing.T, dir, name, arch string, layers []ioLayer) imgspe
 		diffIDs = append(diffIDs, diffID)
 	}
 	created := time.Unix(1700000000, 0).UTC()
-	cfg := mustJSON(t, imgspecv1.Image{
+	cfg := fixture.MustJSON(t, imgspecv1.Image{
 		Created:  &created,
 		Platform: imgspecv1.Platform{Architecture: arch, OS: "linux"},
 		Config:   imgspecv1.ImageConfig{Cmd: []string{"/bin/true"}},
 		RootFS:   imgspecv1.RootFS{Type: "layers", DiffIDs: diffIDs},
 	})
-	man := mustJSON(t, imgspecv1.Manifest{
+	man := fixture.MustJSON(t, imgspecv1.Manifest{
 		Versioned: imgspec.Versioned{SchemaVersion: 2},
 		MediaType: imgspecv1.MediaTypeImageManifest,
 		Config:    put(imgspecv1.MediaTypeImageConfig, cfg),
@@ -149,7 +143,7 @@ func ioWriteIndex(t *testing.T, dir, name string, instances []imgspecv1.Descript
 	}
 	defer l.Close()
 	idx := imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: instances}
-	data := mustJSON(t, idx)
+	data := fixture.MustJSON(t, idx)
 	d, err := l.PutBlobBytes(ctx, data)
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +204,7 @@ func ioCopyRefs(t *testing.T, srcRef, dstRef types.ImageReference, opts *copy.Op
 // user) and talks plain HTTP to the loopback registry.
 func ioSystemContext(t *testing.T) *types.SystemContext {
 	conf := filepath.Join(t.TempDir(), "registries.conf")
-	writeTestFile(t, conf, nil)
+	fixture.WriteFile(t, conf, nil)
 	return &types.SystemContext{
 		AuthFilePath:                filepath.Join(t.TempDir(), "auth.json"),
 		BlobInfoCacheDir:            t.TempDir(),

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -167,7 +168,7 @@ func TestInteropWeReadUmociLayout(t *testing.T) {
 	ioRun(t, umoci, "init", "--layout", theirs)
 	ioRun(t, umoci, "new", "--image", theirs+":base")
 	ioRun(t, umoci, "unpack", "--image", theirs+":base", bundle)
-	writeTestFile(t, filepath.Join(bundle, "rootfs", "hello.txt"), []byte("repacked by umoci"))
+	fixture.WriteFile(t, filepath.Join(bundle, "rootfs", "hello.txt"), []byte("repacked by umoci"))
 	ioRun(t, umoci, "repack", "--image", theirs+":v1", bundle)
 	ioRun(t, umoci, "tag", "--image", theirs+":v1", "latest")
 	want := builtinTag(t, theirs, "latest")

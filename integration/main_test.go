@@ -1,23 +1,19 @@
 package integration
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
@@ -29,46 +25,7 @@ import (
 // exercised exactly as a user meets them.
 var cliPath string
 
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "ocilayout-integration-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	cliPath = filepath.Join(dir, "ocilayout")
-	if err := buildCLI(cliPath); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
-}
-
-// buildCLI builds cmd/ocilayout with the -tags (and -race) this test binary
-// was built with, so the tag list lives only in the Makefile.
-func buildCLI(out string) error {
-	args := []string{"build", "-o", out}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			switch {
-			case s.Key == "-tags" && s.Value != "":
-				args = append(args, "-tags", s.Value)
-			case s.Key == "-race" && s.Value == "true":
-				args = append(args, "-race")
-			}
-		}
-	}
-	args = append(args, "github.com/ocilayout/ocilayout/cmd/ocilayout")
-	cmd := exec.Command("go", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return nil
-}
+func TestMain(m *testing.M) { os.Exit(fixture.RunWithCLI(m, "ocilayout-integration-", &cliPath)) }
 
 // cliCommand prepares a run of the binary in a hermetic environment: HOME
 // is a temp dir, so no user policy, auth file or registries.conf leaks in.
@@ -121,11 +78,7 @@ func writeRandomImage(t *testing.T, dir, name string, spec imageSpec) digest.Dig
 	if arch == "" {
 		arch = "amd64"
 	}
-	put := func(data []byte) digest.Digest {
-		d := digest.FromBytes(data)
-		writeTestFile(t, filepath.Join(dir, "blobs", d.Algorithm().String(), d.Encoded()), data)
-		return d
-	}
+	put := func(data []byte) digest.Digest { return fixture.WriteBlob(t, dir, data) }
 	var layers []imgspecv1.Descriptor
 	var diffIDs []digest.Digest
 	for i := range spec.layers {
@@ -136,39 +89,20 @@ func writeRandomImage(t *testing.T, dir, name string, spec imageSpec) digest.Dig
 				content[j+k] = byte(v >> (8 * k))
 			}
 		}
-		var tb bytes.Buffer
-		tw := tar.NewWriter(&tb)
-		hdr := &tar.Header{Name: fmt.Sprintf("layer%d.bin", i), Mode: 0o644, Size: int64(len(content)), ModTime: time.Unix(1700000000, 0), Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(content); err != nil {
-			t.Fatal(err)
-		}
-		if err := tw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		var gz bytes.Buffer
 		// Random bytes do not compress; NoCompression keeps generation cheap
 		// while staying a valid gzip layer.
-		zw, _ := gzip.NewWriterLevel(&gz, gzip.NoCompression)
-		if _, err := zw.Write(tb.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		layers = append(layers, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageLayerGzip, Digest: put(gz.Bytes()), Size: int64(gz.Len())})
-		diffIDs = append(diffIDs, digest.FromBytes(tb.Bytes()))
+		tarStream, gz := fixture.TarGz(t, fmt.Sprintf("layer%d.bin", i), content, time.Unix(1700000000, 0), gzip.NoCompression)
+		layers = append(layers, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageLayerGzip, Digest: put(gz), Size: int64(len(gz))})
+		diffIDs = append(diffIDs, digest.FromBytes(tarStream))
 	}
 	created := time.Unix(1700000000, 0).UTC()
-	cfg := mustJSON(t, imgspecv1.Image{
+	cfg := fixture.MustJSON(t, imgspecv1.Image{
 		Created:  &created,
 		Platform: imgspecv1.Platform{Architecture: arch, OS: "linux"},
 		Config:   imgspecv1.ImageConfig{Env: []string{fmt.Sprintf("SEED=%d", spec.seed)}},
 		RootFS:   imgspecv1.RootFS{Type: "layers", DiffIDs: diffIDs},
 	})
-	man := mustJSON(t, imgspecv1.Manifest{
+	man := fixture.MustJSON(t, imgspecv1.Manifest{
 		Versioned: imgspec.Versioned{SchemaVersion: 2},
 		MediaType: imgspecv1.MediaTypeImageManifest,
 		Config:    imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageConfig, Digest: put(cfg), Size: int64(len(cfg))},
@@ -176,41 +110,14 @@ func writeRandomImage(t *testing.T, dir, name string, spec imageSpec) digest.Dig
 	})
 	md := put(man)
 
-	idx := imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex}
-	if data, err := os.ReadFile(filepath.Join(dir, "index.json")); err == nil {
-		if err := json.Unmarshal(data, &idx); err != nil {
-			t.Fatalf("parsing %s/index.json: %v", dir, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
+	idx := fixture.ReadIndex(t, dir)
 	desc := imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: md, Size: int64(len(man))}
 	if name != "" {
 		desc.Annotations = map[string]string{imgspecv1.AnnotationRefName: name}
 	}
 	idx.Manifests = append(idx.Manifests, desc)
-	writeTestFile(t, filepath.Join(dir, imgspecv1.ImageLayoutFile), []byte(`{"imageLayoutVersion":"1.0.0"}`))
-	writeTestFile(t, filepath.Join(dir, "index.json"), mustJSON(t, idx))
+	fixture.WriteIndex(t, dir, idx)
 	return md
-}
-
-func writeTestFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // checkLayout opens dir with layout.Open and verifies that index.json

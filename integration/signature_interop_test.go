@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 )
 
@@ -40,8 +41,8 @@ func gpgHome(t *testing.T, gpg string) (home, fpr, public, secret string) {
 		}
 	}
 	public, secret = filepath.Join(home, "public.asc"), filepath.Join(home, "secret.asc")
-	writeTestFile(t, public, run("--armor", "--export", fpr))
-	writeTestFile(t, secret, run("--armor", "--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys", fpr))
+	fixture.WriteFile(t, public, run("--armor", "--export", fpr))
+	fixture.WriteFile(t, secret, run("--armor", "--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys", fpr))
 	return home, fpr, public, secret
 }
 

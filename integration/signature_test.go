@@ -14,6 +14,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	_ "github.com/ocilayout/ocilayout/transport"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -73,8 +74,8 @@ func newTestKey(t *testing.T, name, passphrase string) testKey {
 		fingerprint: fmt.Sprintf("%X", e.PrimaryKey.Fingerprint),
 		keyID:       fmt.Sprintf("%016X", e.PrimaryKey.KeyId),
 	}
-	writeTestFile(t, k.secretPath, sec)
-	writeTestFile(t, k.publicPath, pub)
+	fixture.WriteFile(t, k.secretPath, sec)
+	fixture.WriteFile(t, k.publicPath, pub)
 	return k
 }
 
@@ -102,7 +103,7 @@ func policyFor(t *testing.T, dir string, req map[string]any) *signature.Policy {
 			"docker":     map[string]any{"": anything},
 		},
 	}
-	p, err := signature.NewPolicyFromBytes(mustJSON(t, doc))
+	p, err := signature.NewPolicyFromBytes(fixture.MustJSON(t, doc))
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
@@ -168,7 +169,7 @@ func TestSignCopyVerify(t *testing.T) {
 	writeRandomImage(t, dir, signedName, imageSpec{seed: 41, layers: 1, layerSize: 4 << 10})
 	src := "oci-layout:" + dir + ":" + signedName
 	pass := filepath.Join(t.TempDir(), "pass")
-	writeTestFile(t, pass, []byte("s3cret\n"))
+	fixture.WriteFile(t, pass, []byte("s3cret\n"))
 	if _, stderr, err := runCLI(t, "sign", "--key", key.secretPath, "--identity", signedName, src); err == nil || !strings.Contains(stderr, "passphrase") {
 		t.Fatalf("sign with a protected key and no passphrase: err %v, stderr %q", err, stderr)
 	}
@@ -248,7 +249,7 @@ func TestPolicyRejections(t *testing.T) {
 			var doc map[string]any
 			json.Unmarshal(m, &doc)
 			doc["annotations"] = map[string]string{"tampered": "yes"}
-			nm := mustJSON(t, doc)
+			nm := fixture.MustJSON(t, doc)
 			d, err := l.PutBlobBytes(ctx, nm)
 			if err != nil {
 				t.Fatal(err)

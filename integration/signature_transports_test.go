@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
@@ -76,7 +77,7 @@ func lookasideConfig(t *testing.T) string {
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeTestFile(t, filepath.Join(d, "default.yaml"), []byte("default-docker:\n  lookaside: file://"+store+"\n"))
+	fixture.WriteFile(t, filepath.Join(d, "default.yaml"), []byte("default-docker:\n  lookaside: file://"+store+"\n"))
 	return d
 }
 
@@ -100,7 +101,7 @@ func TestInstanceSignaturesWithAll(t *testing.T) {
 	list.SchemaVersion = 2
 	list.Manifests[0].Platform = &imgspecv1.Platform{OS: "linux", Architecture: "amd64"}
 	list.Manifests[1].Platform = &imgspecv1.Platform{OS: "linux", Architecture: "arm64"}
-	data := mustJSON(t, list)
+	data := fixture.MustJSON(t, list)
 	ld, err := l.PutBlobBytes(ctx, data)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func TestInstanceSignaturesWithAll(t *testing.T) {
 		Annotations: map[string]string{imgspecv1.AnnotationRefName: signedName},
 	}}}
 	top.SchemaVersion = 2
-	writeTestFile(t, filepath.Join(dir, "index.json"), mustJSON(t, top))
+	fixture.WriteFile(t, filepath.Join(dir, "index.json"), fixture.MustJSON(t, top))
 	for _, d := range []string{amd.String(), arm.String()} {
 		mustRunCLI(t, "sign", "--key", key.secretPath, "--identity", signedName, "oci-layout:"+dir+":@"+d)
 	}

@@ -1,16 +1,15 @@
 package source_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	testfixture "github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
@@ -48,7 +47,7 @@ func newFixture(t *testing.T) fixture {
 	amdP, armP := f.amd, f.arm
 	amdP.Platform = &imgspecv1.Platform{OS: "linux", Architecture: "amd64"}
 	armP.Platform = &imgspecv1.Platform{OS: "linux", Architecture: "arm64"}
-	idx := mustJSON(t, imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{amdP, armP}})
+	idx := testfixture.MustJSON(t, imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{amdP, armP}})
 	f.multi = putBlob(t, l, imgspecv1.MediaTypeImageIndex, idx)
 	if err := l.AddManifest(ctx, f.amd, "amd"); err != nil {
 		t.Fatal(err)
@@ -63,23 +62,13 @@ func newFixture(t *testing.T) fixture {
 // descriptor and its layer's digest.
 func putImage(t *testing.T, l *layout.Layout, arch, content string) (imgspecv1.Descriptor, digest.Digest) {
 	t.Helper()
-	var tb bytes.Buffer
-	tw := tar.NewWriter(&tb)
-	if err := tw.WriteHeader(&tar.Header{Name: "f", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	tw.Write([]byte(content))
-	tw.Close()
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(tb.Bytes())
-	zw.Close()
-	layer := putBlob(t, l, imgspecv1.MediaTypeImageLayerGzip, gz.Bytes())
-	cfg := putBlob(t, l, imgspecv1.MediaTypeImageConfig, mustJSON(t, imgspecv1.Image{
+	tarStream, gz := testfixture.TarGz(t, "f", []byte(content), time.Time{}, gzip.DefaultCompression)
+	layer := putBlob(t, l, imgspecv1.MediaTypeImageLayerGzip, gz)
+	cfg := putBlob(t, l, imgspecv1.MediaTypeImageConfig, testfixture.MustJSON(t, imgspecv1.Image{
 		Platform: imgspecv1.Platform{OS: "linux", Architecture: arch},
-		RootFS:   imgspecv1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(tb.Bytes())}},
+		RootFS:   imgspecv1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(tarStream)}},
 	}))
-	m := mustJSON(t, imgspecv1.Manifest{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageManifest, Config: cfg, Layers: []imgspecv1.Descriptor{layer}})
+	m := testfixture.MustJSON(t, imgspecv1.Manifest{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageManifest, Config: cfg, Layers: []imgspecv1.Descriptor{layer}})
 	return putBlob(t, l, imgspecv1.MediaTypeImageManifest, m), layer.Digest
 }
 
@@ -90,15 +79,6 @@ func putBlob(t *testing.T, l *layout.Layout, mt string, data []byte) imgspecv1.D
 		t.Fatal(err)
 	}
 	return imgspecv1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(data))}
-}
-
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // copyImage runs copy.Image in-process between two transport:name

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -147,7 +148,7 @@ func TestCopyPolicy(t *testing.T) {
 	lay := filepath.Join(tmp, "layout")
 
 	reject := filepath.Join(tmp, "reject.json")
-	writeFile(t, reject, []byte(`{"default":[{"type":"reject"}]}`))
+	fixture.WriteFile(t, reject, []byte(`{"default":[{"type":"reject"}]}`))
 	res := runCLI(t, "copy", "-q", "--policy", reject, "dir:"+src, "oci-layout:"+lay+":x")
 	assertOneLineError(t, res, 1, "rejected")
 	if _, err := os.Stat(filepath.Join(lay, "index.json")); err == nil {
@@ -159,7 +160,7 @@ func TestCopyPolicy(t *testing.T) {
 	assertOneLineError(t, runCLI(t, "copy", "--retry-times", "3", "--policy", reject, "dir:"+src, "oci-layout:"+lay+":x"), 1, "rejected")
 
 	accept := filepath.Join(tmp, "accept.json")
-	writeFile(t, accept, []byte(`{"default":[{"type":"reject"}],"transports":{"dir":{"":[{"type":"insecureAcceptAnything"}]}}}`))
+	fixture.WriteFile(t, accept, []byte(`{"default":[{"type":"reject"}],"transports":{"dir":{"":[{"type":"insecureAcceptAnything"}]}}}`))
 	mustRun(t, "copy", "-q", "--policy", accept, "dir:"+src, "oci-layout:"+lay+":x")
 
 	assertOneLineError(t, runCLI(t, "copy", "--policy", filepath.Join(tmp, "missing.json"), "dir:"+src, "oci-layout:"+lay+":y"), 1, "missing.json")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -43,7 +44,7 @@ func TestInspect(t *testing.T) {
 					t.Errorf("output lacks %s: %s", k, r.stdout)
 				}
 			}
-			layer := blobDescriptor("", img.layer).Digest.String()
+			layer := fixture.Descriptor("", img.layer).Digest.String()
 			want := map[string]any{
 				"Digest":       img.digest().String(),
 				"RepoTags":     []any{},

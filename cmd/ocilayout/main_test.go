@@ -3,13 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/ocilayout/ocilayout/internal/fixture"
 )
 
 // cliPath is the ocilayout binary TestMain builds: tests run it as a real
@@ -17,46 +16,7 @@ import (
 var cliPath string
 
 func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
-}
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "ocilayout-cli-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	cliPath = filepath.Join(dir, "ocilayout")
-	if err := buildCLI(cliPath); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
-}
-
-// buildCLI builds this package with the -tags (and -race) the test binary
-// itself was built with, so the tag list lives only in the Makefile.
-func buildCLI(out string) error {
-	args := []string{"build", "-o", out}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			switch {
-			case s.Key == "-tags" && s.Value != "":
-				args = append(args, "-tags", s.Value)
-			case s.Key == "-race" && s.Value == "true":
-				args = append(args, "-race")
-			}
-		}
-	}
-	args = append(args, ".")
-	cmd := exec.Command("go", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return nil
+	os.Exit(fixture.RunWithCLI(m, "ocilayout-cli-test-", &cliPath))
 }
 
 // result is what one run of the CLI produced.

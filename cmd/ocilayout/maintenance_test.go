@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -59,7 +60,7 @@ func TestGCAndVerifyCLI(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "layout")
 	writeLayout(t, dir, layoutEntry{name: "app", img: a})
 	garbage := []byte("garbage left by a moved tag")
-	writeFile(t, blobFile(dir, garbage), garbage)
+	fixture.WriteFile(t, blobFile(dir, garbage), garbage)
 
 	// An unreachable blob makes the layout unsound.
 	r := runCLI(t, "verify", dir)
