@@ -12,15 +12,21 @@ import (
 	"path"
 )
 
+// tempName returns a fresh, unguessable temp file name. The prefix lets
+// GC recognise the file after a crash and readers pass over it.
+func tempName() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return tempPrefix + hex.EncodeToString(b[:])
+}
+
 // createTemp creates a new temp file next to where its content will be
 // renamed to (rename is only atomic within one file system). The name
 // starts with tempPrefix so that GC can recognise and reclaim it after a
 // crash, and readers never mistake it for a blob.
 func createTemp(root *os.Root, dir string) (*os.File, string, error) {
 	for range 10 {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		name := path.Join(dir, tempPrefix+hex.EncodeToString(b[:]))
+		name := path.Join(dir, tempName())
 		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {
 			continue

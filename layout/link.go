@@ -2,8 +2,6 @@ package layout
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -215,13 +213,6 @@ func verifyFile(root *os.Root, name string, d digest.Digest, size int64, dir str
 		return err
 	}
 	return nil
-}
-
-// tempName returns a fresh temp file name for the top of a blob root.
-func tempName() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return tempPrefix + hex.EncodeToString(b[:])
 }
 
 // BlobDirLocation returns the absolute path of the directory holding this
