@@ -230,7 +230,7 @@ func (l *Layout) PutBlob(ctx context.Context, r io.Reader, want digest.Digest, s
 	// just verified. Collisions are rare (copy.Image tries reuse first), so
 	// hashing the existing file here costs little.
 	p, _ := blobPath(got)
-	if l.blobIntact(ctx, root, p, got, n) {
+	if verifyFile(ctx, root, p, got, n, l.dir) == nil {
 		return got, n, nil
 	}
 	if err := f.Chmod(0o444); err != nil {
@@ -243,19 +243,16 @@ func (l *Layout) PutBlob(ctx context.Context, r io.Reader, want digest.Digest, s
 	return got, n, nil
 }
 
-// blobIntact reports whether the file at p holds exactly size bytes with
-// digest d.
-func (l *Layout) blobIntact(ctx context.Context, root *os.Root, p string, d digest.Digest, size int64) bool {
-	f, err := root.Open(p)
+// verifyFile hashes name in root and checks it against d and size (-1:
+// any size); the error is an *IntegrityError when the content is wrong.
+func verifyFile(ctx context.Context, root *os.Root, name string, d digest.Digest, size int64, dir string) error {
+	f, err := root.Open(name)
 	if err != nil {
-		return false
+		return fmt.Errorf("opening %s to verify blob %s: %w", name, d, err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
-		return false
-	}
-	_, err = io.Copy(io.Discard, VerifyingReader(io.NopCloser(&contextReader{ctx: ctx, r: f}), d, size, true, l.dir))
-	return err == nil
+	_, err = io.Copy(io.Discard, VerifyingReader(io.NopCloser(&contextReader{ctx: ctx, r: f}), d, size, true, dir))
+	return err
 }
 
 // PutBlobBytes stores data as a blob and returns its digest.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -96,7 +95,7 @@ func (l *Layout) LinkBlobFrom(ctx context.Context, srcBlobDir string, d digest.D
 		}
 	}()
 	if verify {
-		if err := verifyFile(dst, tmp, d, size, l.dir); err != nil {
+		if err := verifyFile(ctx, dst, tmp, d, size, l.dir); err != nil {
 			return "", err
 		}
 	}
@@ -199,20 +198,6 @@ func copyFileRange(dst, src *os.File) error {
 			return nil
 		}
 	}
-}
-
-// verifyFile hashes name in root and checks it against d and size.
-func verifyFile(root *os.Root, name string, d digest.Digest, size int64, dir string) error {
-	f, err := root.Open(name)
-	if err != nil {
-		return fmt.Errorf("opening %s to verify blob %s: %w", name, d, err)
-	}
-	defer f.Close()
-	v := VerifyingReader(f, d, size, true, dir)
-	if _, err := io.Copy(io.Discard, v); err != nil {
-		return err
-	}
-	return nil
 }
 
 // BlobDirLocation returns the absolute path of the directory holding this
