@@ -120,14 +120,8 @@ func (l *Layout) UpdateIndex(ctx context.Context, fn func(*imgspecv1.Index) erro
 // leftover of a tag move is what makes other layouts grow forever. An
 // untagged write of a digest already present changes nothing.
 func (l *Layout) AddManifest(ctx context.Context, desc imgspecv1.Descriptor, name string) error {
-	if name != "" {
-		if err := ValidateName(name); err != nil {
-			return err
-		}
-	}
 	return l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
-		applyAddManifest(idx, desc, name)
-		return nil
+		return ApplyAddManifest(idx, desc, name)
 	})
 }
 
