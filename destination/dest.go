@@ -67,9 +67,6 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 // Reference returns the reference used to set up this destination.
 func (d *Destination) Reference() types.ImageReference { return d.ref }
 
-// Layout is the layout the destination writes to.
-func (d *Destination) Layout() *layout.Layout { return d.layout }
-
 // Close releases the write lease and the layout. Blobs put without a
 // Commit stay until GC reclaims them.
 func (d *Destination) Close() error {

@@ -65,8 +65,8 @@ func (s *Source) Reference() types.ImageReference { return s.ref }
 // Close releases the layout.
 func (s *Source) Close() error { return s.layout.Close() }
 
-// Layout gives the destination package access to the source's layout so
-// that it can link blobs instead of copying them.
+// Layout is the layout the source reads, for tools that act on the
+// resolved image in place (ocilayout sign stores its signature there).
 func (s *Source) Layout() *layout.Layout { return s.layout }
 
 // Descriptor is the resolved top-level entry.
