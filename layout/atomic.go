@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -78,7 +77,7 @@ func syncDir(root *os.Root, dir string) error {
 // writeFileAtomic replaces name with data so that a reader, or the file
 // after a crash, holds either the old content or the new, never a mix.
 func writeFileAtomic(root *os.Root, name string, data []byte) error {
-	return writeFileAtomicFunc(root, name, func(w io.Writer) error {
+	return writeFileAtomicFunc(root, name, func(w *bufio.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
@@ -86,7 +85,7 @@ func writeFileAtomic(root *os.Root, name string, data []byte) error {
 
 // writeFileAtomicFunc is writeFileAtomic for content that write produces
 // as a stream, buffered on its way to the temp file.
-func writeFileAtomicFunc(root *os.Root, name string, write func(io.Writer) error) error {
+func writeFileAtomicFunc(root *os.Root, name string, write func(*bufio.Writer) error) error {
 	f, tmp, err := createTemp(root, path.Dir(name))
 	if err != nil {
 		return err

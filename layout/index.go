@@ -1,9 +1,9 @@
 package layout
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -58,22 +58,22 @@ func readAllSized(f *os.File, limit int64) ([]byte, error) {
 // parseIndex decodes an image index and checks every descriptor's digest,
 // so that nothing later joins an unchecked string into a path.
 func parseIndex(data []byte, what string) (*imgspecv1.Index, error) {
-	var idx imgspecv1.Index
-	if err := json.Unmarshal(data, &idx); err != nil {
+	idx, err := decodeIndex(data)
+	if err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", what, err)
 	}
 	if idx.SchemaVersion != 2 {
 		return nil, fmt.Errorf("parsing %s: schemaVersion %d, expected 2", what, idx.SchemaVersion)
 	}
 	for i, d := range idx.Manifests {
-		if err := d.Digest.Validate(); err != nil {
+		if err := validDigest(d.Digest); err != nil {
 			return nil, fmt.Errorf("parsing %s: entry %d has invalid digest %q: %w", what, i, string(d.Digest), err)
 		}
 		if d.Size < 0 {
 			return nil, fmt.Errorf("parsing %s: entry %d (%s) has negative size %d", what, i, d.Digest, d.Size)
 		}
 	}
-	return &idx, nil
+	return idx, nil
 }
 
 // writeIndex replaces index.json atomically and durably. Callers hold the
@@ -84,8 +84,8 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 	}
 	// Encoding straight into the temp file keeps a large index (10,000
 	// tags are ~2.4 MB) from being built up in a growing buffer first.
-	err := writeFileAtomicFunc(l.root, imgspecv1.ImageIndexFile, func(w io.Writer) error {
-		return json.NewEncoder(w).Encode(idx)
+	err := writeFileAtomicFunc(l.root, imgspecv1.ImageIndexFile, func(w *bufio.Writer) error {
+		return encodeIndex(w, idx)
 	})
 	if err != nil {
 		return fmt.Errorf("writing index.json of %s: %w", l.dir, err)
