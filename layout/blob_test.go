@@ -87,6 +87,53 @@ func TestPutBlob(t *testing.T) {
 	}
 }
 
+// TestPutVerifiedBlob: without its own hash, PutVerifiedBlob still checks
+// the size, refuses a missing or malformed digest, and stores nothing when
+// the stream fails (which is how copy.Image reports a digest mismatch).
+func TestPutVerifiedBlob(t *testing.T) {
+	data := []byte("hello, blob")
+	d := digest.FromBytes(data)
+	for _, tc := range []struct {
+		name    string
+		r       io.Reader
+		want    digest.Digest
+		size    int64
+		wantErr string // "" for success
+	}{
+		{"stored", bytes.NewReader(data), d, int64(len(data)), ""},
+		{"size unknown", bytes.NewReader(data), d, -1, ""},
+		{"size mismatch", bytes.NewReader(data), d, int64(len(data)) + 1, "expected"},
+		{"short stream", bytes.NewReader(data[:3]), d, int64(len(data)), "expected"},
+		{"stream error", &gtFailingReader{n: 5}, d, -1, "stream broke"},
+		{"no digest", bytes.NewReader(data), "", -1, "needs the blob digest"},
+		{"malformed digest", bytes.NewReader(data), "sha256:../../x", -1, `"sha256:../../x"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, dir := gtCreate(t)
+			ctx := context.Background()
+			got, n, err := l.PutVerifiedBlob(ctx, tc.r, tc.want, tc.size)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("PutVerifiedBlob = %s, %v; want an error containing %q", got, err, tc.wantErr)
+				}
+				if _, err := l.StatBlob(ctx, d); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("blob exists after a failed PutVerifiedBlob (err %v)", err)
+				}
+			} else {
+				if err != nil || got != d || n != int64(len(data)) {
+					t.Fatalf("PutVerifiedBlob = %s, %d, %v; want %s, %d", got, n, err, d, len(data))
+				}
+				if back, err := l.ReadBlob(ctx, d, n); err != nil || !bytes.Equal(back, data) {
+					t.Errorf("ReadBlob after PutVerifiedBlob = %q, %v", back, err)
+				}
+			}
+			if left := gtTemps(t, dir); len(left) > 0 {
+				t.Errorf("temp files left behind: %v", left)
+			}
+		})
+	}
+}
+
 // TestPutBlobKeepsExisting: a second put of a present blob keeps the first
 // file (same inode), so a reader holding it open is undisturbed.
 func TestPutBlobKeepsExisting(t *testing.T) {
