@@ -30,6 +30,9 @@ type Destination struct {
 	// trustLinked skips the digest check of blobs linked from other
 	// layouts; set only through WithTrustedLinks (reuse.go).
 	trustLinked bool
+	// hashBlobs says whether PutBlob hashes streams whose digest the
+	// caller gave; cleared only through WithoutBlobHashing (hashing.go).
+	hashBlobs bool
 
 	mu       sync.Mutex           // guards the fields below
 	top      imgspecv1.Descriptor // set by PutManifest(nil)
@@ -61,7 +64,7 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 	if sys != nil && sys.OCIAcceptUncompressedLayers {
 		compress = types.PreserveOriginal
 	}
-	return &Destination{ref: ref, layout: l, name: name, lease: lease, compress: compress}, nil
+	return &Destination{ref: ref, layout: l, name: name, lease: lease, compress: compress, hashBlobs: true}, nil
 }
 
 // Reference returns the reference used to set up this destination.
@@ -103,7 +106,11 @@ func (d *Destination) HasThreadSafePutBlob() bool { return true }
 // stream is read to the end, the content must match it; on any error
 // (including one from stream.Read) nothing is stored.
 func (d *Destination) PutBlob(ctx context.Context, stream io.Reader, inputInfo types.BlobInfo, _ types.BlobInfoCache, _ bool) (types.BlobInfo, error) {
-	dg, n, err := d.layout.PutBlob(ctx, stream, inputInfo.Digest, inputInfo.Size)
+	put := d.layout.PutBlob
+	if !d.hashBlobs && inputInfo.Digest != "" {
+		put = d.layout.PutVerifiedBlob
+	}
+	dg, n, err := put(ctx, stream, inputInfo.Digest, inputInfo.Size)
 	if err != nil {
 		return types.BlobInfo{}, err
 	}

@@ -7,19 +7,24 @@ import (
 	"go.podman.io/image/v5/types"
 )
 
-// tuneForCopy adapts oci-layout references to being driven by copy.Image:
-// the source skips its own digest check of streamed blobs, because
-// copy.Image hashes every streamed blob and refuses a mismatch (one hash
-// per byte instead of two: twice the streaming throughput measured by
-// BenchmarkGetBlob); with trustLinks, the destination links blobs from
-// other layouts without hashing them (see destination.WithTrustedLinks).
+// tuneForCopy adapts oci-layout references to being driven by copy.Image,
+// which hashes every blob it streams and refuses a mismatch: the source
+// skips its own digest check of streamed blobs (one hash per byte instead
+// of two: twice the streaming throughput measured by BenchmarkGetBlob), and
+// so does the destination for blobs whose digest copy.Image gives it
+// (destination.WithoutBlobHashing); with trustLinks, the destination links
+// blobs from other layouts without hashing them (see
+// destination.WithTrustedLinks).
 // References of other transports are returned unchanged.
 func tuneForCopy(src, dest types.ImageReference, trustLinks bool) (types.ImageReference, types.ImageReference) {
 	if _, ok := src.(reference.Reference); ok {
 		src = source.WithoutBlobHashing(src)
 	}
-	if _, ok := dest.(reference.Reference); ok && trustLinks {
-		dest = destination.WithTrustedLinks(dest)
+	if _, ok := dest.(reference.Reference); ok {
+		dest = destination.WithoutBlobHashing(dest)
+		if trustLinks {
+			dest = destination.WithTrustedLinks(dest)
+		}
 	}
 	return src, dest
 }
