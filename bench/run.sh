@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: built-in oci: against oci-layout:, same binary, same run.
 # Generates its own images (no network), prints one table per scenario:
-# medians of --runs runs, ratio = built-in time / our time (> 1: we are faster).
+# medians of --runs runs, the two sides run interleaved (A B, B A, ...),
+# ratio = built-in time / our time (> 1: we are faster).
 #   bench/run.sh                 modest sizes (what `make bench` runs)
 #   bench/run.sh --full          the sizes of issue 6 (1 GiB, 10,000 tags, 20,000 blobs, 4 GiB RSS)
 #   bench/run.sh --size-mib 256 --runs 7 --scenarios 1,4
@@ -39,6 +40,8 @@ COPY="$OCL copy -q --insecure-policy"
 want() { case ",$SCENARIOS," in *",$1,"*) return 0 ;; esac; return 1; }
 # t SETUP CMD...: median seconds of CMD over RUNS runs, SETUP before each (untimed).
 t() { local setup=$1; shift; "$BENCH" measure -runs "$RUNS" -setup "$setup" -- "$@" | cut -d' ' -f1; }
+# rowp NAME SETUP CMD_A... --vs-- CMD_B...: a table row from A and B run interleaved (ocilayout-bench compare).
+rowp() { local name=$1 setup=$2; shift 2; local a b; read -r a b < <("$BENCH" compare -runs "$RUNS" -setup "$setup" -- "$@"); row "$name" "$a" "$b"; }
 rss() { local setup=$1; shift; "$BENCH" measure -runs 1 -setup "$setup" -- "$@" | awk '{printf "%.1f", $2/1024}'; }
 header() { printf '\n### %s\n| %-44s | %10s | %10s | %6s |\n|%s|%s|%s|%s|\n' "$1" case "oci: (s)" "ours (s)" ratio \
   "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..8})"; }
@@ -50,9 +53,8 @@ echo "sizes: image ${SIZE_MIB} MiB, registry ${REG_MIB} MiB, ${TAGS} tags, ${BLO
 if want 1; then
   "$BENCH" gen-image -dir "$W/s1" -size $((SIZE_MIB << 20)) -layers 4
   header "1. layout -> layout, ${SIZE_MIB} MiB in 4 layers, same file system"
-  base=$(t "rm -rf $W/d1" $COPY "oci:$W/s1:app" "oci:$W/d1:app")
-  row "oci: -> oci: vs verified links" "$base" "$(t "rm -rf $W/d1" $COPY "oci-layout:$W/s1:app" "oci-layout:$W/d1:app")"
-  row "oci: -> oci: vs trusted links" "$base" "$(t "rm -rf $W/d1" $COPY --trust-linked-blobs "oci-layout:$W/s1:app" "oci-layout:$W/d1:app")"
+  rowp "oci: -> oci: vs verified links" "rm -rf $W/d1" $COPY "oci:$W/s1:app" "oci:$W/d1:app" --vs-- $COPY "oci-layout:$W/s1:app" "oci-layout:$W/d1:app"
+  rowp "oci: -> oci: vs trusted links" "rm -rf $W/d1" $COPY "oci:$W/s1:app" "oci:$W/d1:app" --vs-- $COPY --trust-linked-blobs "oci-layout:$W/s1:app" "oci-layout:$W/d1:app"
   rm -rf "$W/d1"; $COPY "oci:$W/s1:app" "oci:$W/d1:app"
   b=$(du -sk "$W/s1" "$W/d1" | awk 'NR==2{print $1}'); rm -rf "$W/d1"
   $COPY "oci-layout:$W/s1:app" "oci-layout:$W/d1:app"
@@ -65,10 +67,14 @@ if want 2; then
   [ -d "$W/s1" ] || "$BENCH" gen-image -dir "$W/s1" -size $((SIZE_MIB << 20)) -layers 4
   $COPY "oci-layout:$W/s1:app" "docker-archive:$W/img.tar:bench/app:v1"
   header "2. docker-archive: -> layout and layout -> dir:, ${SIZE_MIB} MiB"
-  row "docker-archive: -> layout" "$(t "rm -rf $W/d2" $COPY "docker-archive:$W/img.tar" "oci:$W/d2:app")" \
-    "$(t "rm -rf $W/d2" $COPY "docker-archive:$W/img.tar" "oci-layout:$W/d2:app")"
-  row "layout -> dir:" "$(t "rm -rf $W/d2" $COPY "oci:$W/s1:app" "dir:$W/d2")" \
-    "$(t "rm -rf $W/d2" $COPY "oci-layout:$W/s1:app" "dir:$W/d2")"
+  rowp "docker-archive: -> layout" "rm -rf $W/d2" $COPY "docker-archive:$W/img.tar" "oci:$W/d2:app" --vs-- $COPY "docker-archive:$W/img.tar" "oci-layout:$W/d2:app"
+  rowp "layout -> dir:" "rm -rf $W/d2" $COPY "oci:$W/s1:app" "dir:$W/d2" --vs-- $COPY "oci-layout:$W/s1:app" "dir:$W/d2"
+  # Streaming layout -> layout where no link is possible: the destination on another file system (tmpfs).
+  if [ -d /dev/shm ] && [ "$(df -P /dev/shm | awk 'NR==2{print $1}')" != "$(df -P "$W" | awk 'NR==2{print $1}')" ]; then
+    S=$(mktemp -d /dev/shm/ocilayout-bench.XXXXXX)
+    rowp "layout -> layout on another file system" "rm -rf $S/d" $COPY "oci:$W/s1:app" "oci:$S/d:app" --vs-- $COPY "oci-layout:$W/s1:app" "oci-layout:$S/d:app"
+    rm -rf "$S"
+  fi
   rm -rf "$W/d2" "$W/img.tar"
 fi
 
@@ -79,8 +85,8 @@ if want 3; then
   addr=$(awk '{print $2}' "$W/reg.out")
   $COPY --dest-tls-verify=false "oci-layout:$W/s3:app" "docker://$addr/bench/app:v1"
   header "3. in-process registry -> layout, ${REG_MIB} MiB in 8 layers"
-  row "docker:// -> layout" "$(t "rm -rf $W/d3" $COPY --src-tls-verify=false "docker://$addr/bench/app:v1" "oci:$W/d3:app")" \
-    "$(t "rm -rf $W/d3" $COPY --src-tls-verify=false "docker://$addr/bench/app:v1" "oci-layout:$W/d3:app")"
+  rowp "docker:// -> layout" "rm -rf $W/d3" $COPY --src-tls-verify=false "docker://$addr/bench/app:v1" "oci:$W/d3:app" \
+    --vs-- $COPY --src-tls-verify=false "docker://$addr/bench/app:v1" "oci-layout:$W/d3:app"
   kill "$REG_PID"; wait "$REG_PID" 2>/dev/null || true; REG_PID=
   rm -rf "$W/d3" "$W/s3"
 fi
@@ -88,11 +94,9 @@ fi
 if want 4; then
   "$BENCH" gen-tags -dir "$W/tb" -tags "$TAGS"; "$BENCH" gen-tags -dir "$W/to" -tags "$TAGS"
   header "4. ${TAGS} tags in one layout (whole CLI process)"
-  row "add one more tag (copy within the layout)" "$(t "" $COPY "oci:$W/tb:t0" "oci:$W/tb:new")" \
-    "$(t "" $COPY "oci-layout:$W/to:t0" "oci-layout:$W/to:new")"
+  rowp "add one more tag (copy within the layout)" "" $COPY "oci:$W/tb:t0" "oci:$W/tb:new" --vs-- $COPY "oci-layout:$W/to:t0" "oci-layout:$W/to:new"
   row "list (oci: has no list)" n/a "$(t "" "$OCL" list "$W/to")"
-  row "resolve a name (inspect --raw)" "$(t "" "$OCL" inspect --raw "oci:$W/tb:t$((TAGS / 2))")" \
-    "$(t "" "$OCL" inspect --raw "oci-layout:$W/to:t$((TAGS / 2))")"
+  rowp "resolve a name (inspect --raw)" "" "$OCL" inspect --raw "oci:$W/tb:t$((TAGS / 2))" --vs-- "$OCL" inspect --raw "oci-layout:$W/to:t$((TAGS / 2))"
   echo "library (go test -bench, layout package, ${TAGS} tags):"
   (cd "$ROOT" && BENCH_TAGS=$TAGS go test -tags "$TAGS_GO" -run '^$' -bench 'Tags' -benchtime 20x ./layout/ | grep '^Benchmark' | awk '{printf "  %-40s %8.2f ms/op\n", $1, $3/1e6}')
   rm -rf "$W/tb" "$W/to"

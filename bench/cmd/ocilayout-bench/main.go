@@ -22,6 +22,7 @@ func main() {
 		"sha256":    hashSerial,
 		"registry":  serveRegistry,
 		"measure":   measure,
+		"compare":   compare,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {
@@ -40,7 +41,8 @@ func usage() {
   gen-blobs -dir D -size BYTES -blobs N            write a layout of N blobs (in 20 images)
   sha256    -dir D                                 hash every blob of D on one core (baseline)
   registry  -addr HOST:PORT                        serve an in-memory registry until killed
-  measure   -runs N [-setup SH] -- CMD ARGS...     median wall seconds and peak RSS (KiB) of CMD`)
+  measure   -runs N [-setup SH] -- CMD ARGS...     median wall seconds and peak RSS (KiB) of CMD
+  compare   -runs N [-setup SH] -- A... --vs-- B...  medians of A and B, run interleaved`)
 	os.Exit(2)
 }
 

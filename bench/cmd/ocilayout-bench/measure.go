@@ -49,6 +49,51 @@ func measure(args []string) error {
 	return nil
 }
 
+// compare times two commands, CMD_A and CMD_B, interleaved: -runs
+// rounds, each running both (A then B, then B then A in the next round, so
+// a drift in machine load weighs on both alike), each run after -setup. It
+// prints "MEDIAN_A MEDIAN_B" in seconds. On a shared machine this is what
+// makes a ratio mean something: timing all runs of A and then all of B
+// lets a change in load between the two blocks pass for a speed-up.
+func compare(args []string) error {
+	fs := newFlags("compare")
+	runs := fs.Int("runs", 5, "number of rounds")
+	setup := fs.String("setup", "", "shell command run before each run, untimed")
+	_ = fs.Parse(args)
+	rest := fs.Args()
+	sep := slices.Index(rest, "--vs--")
+	if sep <= 0 || sep == len(rest)-1 {
+		return fmt.Errorf("want CMD_A ARGS... --vs-- CMD_B ARGS...")
+	}
+	cmds := [2][]string{rest[:sep], rest[sep+1:]}
+	var times [2][]float64
+	for round := range *runs {
+		for k := range 2 {
+			i := k
+			if round%2 == 1 {
+				i = 1 - k
+			}
+			if *setup != "" {
+				if out, err := exec.Command("sh", "-c", *setup).CombinedOutput(); err != nil {
+					return fmt.Errorf("setup %q: %v: %s", *setup, err, out)
+				}
+			}
+			cmd := exec.Command(cmds[i][0], cmds[i][1:]...)
+			cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+			start := time.Now()
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%v: %w", cmds[i], err)
+			}
+			times[i] = append(times[i], time.Since(start).Seconds())
+		}
+	}
+	for i := range times {
+		slices.Sort(times[i])
+	}
+	fmt.Printf("%.4f %.4f\n", times[0][len(times[0])/2], times[1][len(times[1])/2])
+	return nil
+}
+
 // hashSerial hashes every file under DIR/blobs on one goroutine and
 // prints the seconds it took: the single-core baseline for verify.
 func hashSerial(args []string) error {
