@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 )
 
 func TestLinkBlobFrom(t *testing.T) {
@@ -88,4 +91,94 @@ func TestLinkBlobFromMissingSource(t *testing.T) {
 	if _, err := dst.LinkBlobFrom(context.Background(), t.TempDir(), "sha256:../../x", 1, true); err == nil {
 		t.Fatal("malformed digest accepted")
 	}
+}
+
+// TestLinkBlobFromImmutableSource: a source blob marked immutable (chattr
+// +i, as an administrator may protect a golden layout) cannot be hard
+// linked (EPERM), and ext4 cannot reflink, so the blob is copied inside
+// the kernel with copy_file_range: a new inode with the same content,
+// verified, read-only, and the source left as it was.
+func TestLinkBlobFromImmutableSource(t *testing.T) {
+	ctx := context.Background()
+	content := bytes.Repeat([]byte("golden layer "), 30000)
+	d := digest.FromBytes(content)
+	for _, corrupt := range []bool{false, true} {
+		t.Run(map[bool]string{false: "intact", true: "corrupt refused"}[corrupt], func(t *testing.T) {
+			src, srcDir := gtCreate(t)
+			if _, err := src.PutBlobBytes(ctx, content); err != nil {
+				t.Fatal(err)
+			}
+			srcPath := filepath.Join(srcDir, "blobs", "sha256", d.Encoded())
+			if corrupt {
+				bad := bytes.Clone(content)
+				bad[len(bad)-1] ^= 1
+				gtWriteRaw(t, srcPath, bad)
+			}
+			gtChattr(t, "+i", srcPath)
+			t.Cleanup(func() { gtChattr(t, "-i", srcPath) }) // or TempDir cannot remove it
+			dst, dstDir := gtCreate(t)
+			if reflinks, _ := gtCanReflink(dstDir); reflinks {
+				t.Skipf("%s can reflink, so copy_file_range is not reached; this test needs ext4 or the like", dstDir)
+			}
+			method, err := dst.LinkBlobFrom(ctx, filepath.Join(srcDir, "blobs"), d, int64(len(content)), true)
+			dstPath := filepath.Join(dstDir, "blobs", "sha256", d.Encoded())
+			if corrupt {
+				var integrity *IntegrityError
+				if !errors.As(err, &integrity) || method != "" {
+					t.Fatalf("LinkBlobFrom of a corrupt immutable blob = %q, %v; want an IntegrityError", method, err)
+				}
+				if _, err := os.Stat(dstPath); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("corrupt blob kept (stat: %v)", err)
+				}
+			} else {
+				if err != nil || method != LinkCopy {
+					t.Fatalf("LinkBlobFrom = %q, %v; want %q", method, err, LinkCopy)
+				}
+				si, _ := os.Stat(srcPath)
+				di, err := os.Stat(dstPath)
+				if err != nil || os.SameFile(si, di) || di.Mode().Perm() != 0o444 {
+					t.Fatalf("copied blob: stat err %v, same inode as source %v, mode %v", err, os.SameFile(si, di), di.Mode())
+				}
+				if got, err := dst.ReadBlob(ctx, d, int64(len(content))); err != nil || !bytes.Equal(got, content) {
+					t.Fatalf("ReadBlob of the copy: %v", err)
+				}
+			}
+			if left := gtTemps(t, dstDir); len(left) > 0 {
+				t.Fatalf("temp files left behind: %v", left)
+			}
+		})
+	}
+}
+
+// gtChattr runs chattr FLAG PATH. Setting +i needs root
+// (CAP_LINUX_IMMUTABLE) and a file system with the flag; where that is
+// missing the test is skipped, except under CI=true, where it fails.
+func gtChattr(t *testing.T, flag, path string) {
+	t.Helper()
+	out, err := exec.Command("chattr", flag, path).CombinedOutput()
+	if err != nil {
+		msg := fmt.Sprintf("chattr %s %s: %v: %s", flag, path, err, out)
+		if flag == "+i" && os.Getenv("CI") != "true" {
+			t.Skip(msg)
+		}
+		t.Fatal(msg)
+	}
+}
+
+// gtCanReflink reports whether dir's file system clones files (FICLONE).
+func gtCanReflink(dir string) (bool, error) {
+	a, err := os.CreateTemp(dir, "probe")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(a.Name())
+	defer a.Close()
+	_, _ = a.WriteString("probe")
+	b, err := os.CreateTemp(dir, "probe")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(b.Name())
+	defer b.Close()
+	return unix.IoctlFileClone(int(b.Fd()), int(a.Fd())) == nil, nil
 }
