@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/ocilayout/ocilayout/layout"
+	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/pkg/blobinfocache"
 	"go.podman.io/image/v5/types"
@@ -26,8 +27,9 @@ import (
 // between a source and a destination that copy.Image opened separately is
 // package-level state, which this project keeps to the transport
 // registration. The cost is one fsync'd SQLite transaction per recorded
-// blob at source open (small blobs are not recorded: streaming them costs
-// less), and entries outlive the process; a stale entry is harmless,
+// blob the first time a layout is opened as a source (small blobs are not
+// recorded: streaming them costs less; later opens only read the cache to
+// find the entries there), and entries outlive the process; a stale entry is harmless,
 // because the destination checks type, size and device, and by default the
 // digest, before it keeps a linked blob, and streams it otherwise. The
 // source records under SourceCtx's cache; a tool that gives SourceCtx and
@@ -81,6 +83,23 @@ func recordLocations(ctx context.Context, sys *types.SystemContext, l *layout.La
 		defer c.Close()
 	}
 	for _, b := range blobs {
+		if known(cache, dev, b.Digest, dir) {
+			continue
+		}
 		cache.RecordKnownLocation(cacheTransport{}, CacheScope(dev), b.Digest, types.BICLocationReference{Opaque: dir})
 	}
+}
+
+// known reports whether the cache already offers dir as a location of d.
+// Recording costs an fsync'd write; asking is a read. So a layout that is
+// read again and again (a base-image store) pays the writes once, and a
+// location that has dropped out of the few candidates the cache returns is
+// recorded again, which moves it back to the front.
+func known(cache types.BlobInfoCache, dev uint64, d digest.Digest, dir string) bool {
+	for _, c := range cache.CandidateLocations(cacheTransport{}, CacheScope(dev), d, false) {
+		if c.Digest == d && c.Location.Opaque == dir {
+			return true
+		}
+	}
+	return false
 }
