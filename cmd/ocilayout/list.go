@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -91,7 +92,10 @@ func writeListJSON(w io.Writer, entries []listEntry) error {
 // writeListTable prints one aligned row per entry under a header; sizes are
 // exact byte counts so that they can be compared with descriptors.
 func writeListTable(w io.Writer, entries []listEntry) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	// tabwriter writes cell by cell: unbuffered, 10,000 entries were
+	// 80,000 write syscalls.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tDIGEST\tMEDIA TYPE\tSIZE")
 	for _, e := range entries {
 		name := e.Name
@@ -100,5 +104,8 @@ func writeListTable(w io.Writer, entries []listEntry) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, e.Digest, e.MediaType, strconv.FormatInt(e.Size, 10))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
