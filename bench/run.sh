@@ -105,8 +105,7 @@ fi
 if want 5; then
   "$BENCH" gen-blobs -dir "$W/v" -size $((BLOB_MIB << 20)) -blobs "$BLOBS"
   header "5. verify and gc, ${BLOB_MIB} MiB in ${BLOBS} blobs (oci: has neither: baseline = sha256 of every blob on one core)"
-  serial=$(t "" "$BENCH" sha256 -dir "$W/v")
-  row "ocilayout verify vs one-core sha256" "$serial" "$(t "" "$OCL" verify "$W/v")"
+  rowp "ocilayout verify vs one-core sha256" "" "$BENCH" sha256 -dir "$W/v" --vs-- "$OCL" verify "$W/v"
   row "ocilayout gc (nothing to remove)" n/a "$(t "" "$OCL" gc "$W/v")"
   rm -rf "$W/v"
 fi
