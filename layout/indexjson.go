@@ -143,8 +143,12 @@ func (p *indexParser) descriptors() ([]imgspecv1.Descriptor, bool) {
 		return nil, false
 	}
 	// One descriptor per "digest" is a close guess of the count, and
-	// saves growing a 10,000-entry slice a dozen times.
-	out := make([]imgspecv1.Descriptor, 0, bytes.Count(p.data[p.pos:], []byte(`"digest"`)))
+	// saves growing a 10,000-entry slice a dozen times. The guess is
+	// capped so that a hostile index.json full of the word cannot make
+	// us allocate far more than its own size: a real descriptor takes
+	// more than 80 bytes, and past 1<<16 entries append takes over.
+	rest := p.data[p.pos:]
+	out := make([]imgspecv1.Descriptor, 0, min(bytes.Count(rest, []byte(`"digest"`)), len(rest)/80, 1<<16))
 	if p.next(']') {
 		return out, true
 	}

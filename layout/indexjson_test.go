@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -94,5 +96,24 @@ func checkIndexJSON(t *testing.T, data []byte) {
 	w.Flush()
 	if !bytes.Equal(gotOut.Bytes(), wantOut.Bytes()) {
 		t.Fatalf("encodeIndex wrote\n%s\njson.Encoder wrote\n%s", gotOut.Bytes(), wantOut.Bytes())
+	}
+}
+
+// TestIndexJSONBoundedAllocation: an index.json stuffed with the word
+// "digest" (8 MiB of it, invalid JSON) is refused without allocating much
+// more than its own size, although the fast path sizes its slice by
+// counting that word.
+func TestIndexJSONBoundedAllocation(t *testing.T) {
+	data := []byte(`{"schemaVersion":2,"manifests":[` + strings.Repeat(`"digest"`, 1<<20))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := decodeIndex(data)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("decodeIndex accepted invalid JSON")
+	}
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(3*len(data)); got > limit {
+		t.Fatalf("decodeIndex of %d bytes allocated %d bytes (limit %d)", len(data), got, limit)
 	}
 }
