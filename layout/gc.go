@@ -230,7 +230,7 @@ func (l *Layout) listBlobs() ([]RemovedFile, error) {
 		}
 		for _, f := range files {
 			d := digest.NewDigestFromEncoded(alg, f.Name())
-			if f.IsDir() || d.Validate() != nil {
+			if f.IsDir() || validDigest(d) != nil {
 				continue
 			}
 			var size int64

@@ -140,7 +140,7 @@ func (l *Layout) ReadManifestBlob(ctx context.Context, desc imgspecv1.Descriptor
 		return nil, fmt.Errorf("parsing manifest %s in %s: %w", desc.Digest, l.dir, err)
 	}
 	for _, d := range append([]imgspecv1.Descriptor{m.Config}, m.Layers...) {
-		if err := d.Digest.Validate(); err != nil {
+		if err := validDigest(d.Digest); err != nil {
 			return nil, fmt.Errorf("manifest %s in %s: invalid digest %q: %w", desc.Digest, l.dir, string(d.Digest), err)
 		}
 	}

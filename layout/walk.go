@@ -126,7 +126,7 @@ func (l *Layout) children(ctx context.Context, d imgspecv1.Descriptor) ([]imgspe
 	out = append(out, doc.Layers...)
 	out = append(out, doc.Blobs...)
 	for _, c := range out {
-		if err := c.Digest.Validate(); err != nil {
+		if err := validDigest(c.Digest); err != nil {
 			return nil, fmt.Errorf("%s %s in %s: invalid digest %q: %w", kindOf(d.MediaType), d.Digest, l.dir, string(c.Digest), err)
 		}
 		if c.Size < 0 {
