@@ -71,7 +71,12 @@ func (l *Layout) OpenBlob(ctx context.Context, d digest.Digest) (*os.File, error
 	if err != nil {
 		return nil, err
 	}
-	f, err := root.Open(p)
+	return l.openBlobFile(root, p, d)
+}
+
+// openBlobFile opens name in root as blob d: it must be a regular file.
+func (l *Layout) openBlobFile(root *os.Root, name string, d digest.Digest) (*os.File, error) {
+	f, err := root.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("opening blob %s in %s: %w", d, l.dir, err)
 	}

@@ -126,19 +126,7 @@ func (v *verifier) openBlob(ctx context.Context, d digest.Digest) (*os.File, err
 	if err := checkContext(ctx); err != nil {
 		return nil, err
 	}
-	f, err := r.Open(d.Encoded())
-	if err != nil {
-		return nil, fmt.Errorf("opening blob %s in %s: %w", d, v.l.dir, err)
-	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		if err == nil {
-			err = errors.New("not a regular file")
-		}
-		return nil, fmt.Errorf("opening blob %s in %s: %w", d, v.l.dir, err)
-	}
-	return f, nil
+	return v.l.openBlobFile(r, d.Encoded(), d)
 }
 
 func (v *verifier) add(p Problem) {
