@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ocilayout/ocilayout/destination"
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/reference"
 	"github.com/opencontainers/go-digest"
@@ -21,7 +22,6 @@ import (
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
-	"golang.org/x/sys/unix"
 )
 
 // putImage stores a manifest over a config and layers (random bytes, big
@@ -67,23 +67,6 @@ func randomLayer(t testing.TB) []byte {
 		t.Fatal("gzip failed")
 	}
 	return buf.Bytes()
-}
-
-// reflinks reports whether dir's file system can clone files, in which
-// case linking uses a reflink (a new inode sharing extents), not a hard link.
-func reflinks(t *testing.T, dir string) bool {
-	a, err := os.Create(filepath.Join(dir, "probe-a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	_, _ = a.WriteString("probe")
-	b, err := os.Create(filepath.Join(dir, "probe-b"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	return unix.IoctlFileClone(int(b.Fd()), int(a.Fd())) == nil
 }
 
 func runCopy(t testing.TB, src, dest types.ImageReference, srcSys, destSys *types.SystemContext, all bool) error {
@@ -167,7 +150,10 @@ func TestCopyLinksBlobs(t *testing.T) {
 			}
 			defer dl.Close()
 			dstBlobs, _, _ := dl.BlobDirLocation()
-			clones := reflinks(t, base)
+			clones, err := fixture.CanReflink(base)
+			if err != nil {
+				t.Fatal(err)
+			}
 			linked := 0
 			for _, desc := range descs {
 				m, err := dl.ReadManifestBlob(ctx, desc)

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/opencontainers/go-digest"
-	"golang.org/x/sys/unix"
 )
 
 func TestLinkBlobFrom(t *testing.T) {
@@ -117,7 +117,7 @@ func TestLinkBlobFromImmutableSource(t *testing.T) {
 			gtChattr(t, "+i", srcPath)
 			t.Cleanup(func() { gtChattr(t, "-i", srcPath) }) // or TempDir cannot remove it
 			dst, dstDir := gtCreate(t)
-			if reflinks, _ := gtCanReflink(dstDir); reflinks {
+			if reflinks, _ := fixture.CanReflink(dstDir); reflinks {
 				t.Skipf("%s can reflink, so copy_file_range is not reached; this test needs ext4 or the like", dstDir)
 			}
 			method, err := dst.LinkBlobFrom(ctx, filepath.Join(srcDir, "blobs"), d, int64(len(content)), true)
@@ -163,22 +163,4 @@ func gtChattr(t *testing.T, flag, path string) {
 		}
 		t.Fatal(msg)
 	}
-}
-
-// gtCanReflink reports whether dir's file system clones files (FICLONE).
-func gtCanReflink(dir string) (bool, error) {
-	a, err := os.CreateTemp(dir, "probe")
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(a.Name())
-	defer a.Close()
-	_, _ = a.WriteString("probe")
-	b, err := os.CreateTemp(dir, "probe")
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(b.Name())
-	defer b.Close()
-	return unix.IoctlFileClone(int(b.Fd()), int(a.Fd())) == nil, nil
 }
