@@ -28,25 +28,42 @@ func measure(args []string) error {
 	var times []float64
 	var peak int64
 	for range *runs {
-		if *setup != "" {
-			if out, err := exec.Command("sh", "-c", *setup).CombinedOutput(); err != nil {
-				return fmt.Errorf("setup %q: %v: %s", *setup, err, out)
-			}
+		secs, rss, err := timeRun(*setup, cmdArgs)
+		if err != nil {
+			return err
 		}
-		cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
-		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%v: %w", cmdArgs, err)
-		}
-		times = append(times, time.Since(start).Seconds())
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			peak = max(peak, ru.Maxrss)
+		times = append(times, secs)
+		peak = max(peak, rss)
+	}
+	fmt.Printf("%.4f %d\n", median(times), peak)
+	return nil
+}
+
+// timeRun runs setup (untimed, via sh -c, if not empty), then times
+// cmdArgs; it returns the wall seconds and the peak RSS in KiB.
+func timeRun(setup string, cmdArgs []string) (float64, int64, error) {
+	if setup != "" {
+		if out, err := exec.Command("sh", "-c", setup).CombinedOutput(); err != nil {
+			return 0, 0, fmt.Errorf("setup %q: %v: %s", setup, err, out)
 		}
 	}
-	slices.Sort(times)
-	fmt.Printf("%.4f %d\n", times[len(times)/2], peak)
-	return nil
+	cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, 0, fmt.Errorf("%v: %w", cmdArgs, err)
+	}
+	secs := time.Since(start).Seconds()
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss
+	}
+	return secs, rss, nil
+}
+
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // compare times two commands, CMD_A and CMD_B, interleaved: -runs
@@ -73,24 +90,14 @@ func compare(args []string) error {
 			if round%2 == 1 {
 				i = 1 - k
 			}
-			if *setup != "" {
-				if out, err := exec.Command("sh", "-c", *setup).CombinedOutput(); err != nil {
-					return fmt.Errorf("setup %q: %v: %s", *setup, err, out)
-				}
+			secs, _, err := timeRun(*setup, cmds[i])
+			if err != nil {
+				return err
 			}
-			cmd := exec.Command(cmds[i][0], cmds[i][1:]...)
-			cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-			start := time.Now()
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("%v: %w", cmds[i], err)
-			}
-			times[i] = append(times[i], time.Since(start).Seconds())
+			times[i] = append(times[i], secs)
 		}
 	}
-	for i := range times {
-		slices.Sort(times[i])
-	}
-	fmt.Printf("%.4f %.4f\n", times[0][len(times[0])/2], times[1][len(times[1])/2])
+	fmt.Printf("%.4f %.4f\n", median(times[0]), median(times[1]))
 	return nil
 }
 
