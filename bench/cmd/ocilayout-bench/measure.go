@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -80,7 +81,7 @@ func compare(args []string) error {
 	rest := fs.Args()
 	sep := slices.Index(rest, "--vs--")
 	if sep <= 0 || sep == len(rest)-1 {
-		return fmt.Errorf("want CMD_A ARGS... --vs-- CMD_B ARGS...")
+		return errors.New("usage: compare [flags] -- CMD_A ARGS --vs-- CMD_B ARGS")
 	}
 	cmds := [2][]string{rest[:sep], rest[sep+1:]}
 	var times [2][]float64
