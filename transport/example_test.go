@@ -19,6 +19,8 @@ import (
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/transports/alltransports"
 
+	"github.com/ocilayout/ocilayout/destination"
+	"github.com/ocilayout/ocilayout/source"
 	_ "github.com/ocilayout/ocilayout/transport" // registers oci-layout:
 )
 
@@ -92,6 +94,48 @@ func Example_copy() {
 	// Output:
 	// manifest unchanged: true
 	// copied true
+}
+
+// Copying with the options a tool that drives every copy through
+// copy.Image can afford (what `ocilayout copy` does): copy.Image checks the
+// digest of every blob it streams, so neither end needs to hash it again.
+// WithTrustedLinks additionally links blobs from other layouts on the same
+// file system without hashing them; use it only when every such layout is
+// trusted as much as the destination.
+func Example_copyWithoutSecondHash() {
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "oci-layout-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	srcDir, dstDir := filepath.Join(tmp, "src"), filepath.Join(tmp, "dst")
+	manifestDigest := writeExampleLayout(srcDir, "hello")
+
+	srcRef, err := alltransports.ParseImageName("oci-layout:" + srcDir + ":hello")
+	if err != nil {
+		log.Fatal(err)
+	}
+	dstRef, err := alltransports.ParseImageName("oci-layout:" + dstDir + ":copied")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srcRef = source.WithoutBlobHashing(srcRef)
+	dstRef = destination.WithTrustedLinks(destination.WithoutBlobHashing(dstRef))
+
+	pc, err := signature.NewPolicyContext(&signature.Policy{Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pc.Destroy()
+	copied, err := copy.Image(ctx, pc, dstRef, srcRef, nil)
+	if err != nil {
+		fmt.Println("copy failed:", err)
+		return
+	}
+	fmt.Println("manifest unchanged:", digest.FromBytes(copied) == manifestDigest)
+	// Output:
+	// manifest unchanged: true
 }
 
 // writeExampleLayout writes, by hand, an OCI layout at dir holding one image
