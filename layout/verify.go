@@ -111,15 +111,18 @@ func (l *Layout) Verify(ctx context.Context) (*VerifyReport, error) {
 }
 
 type verifier struct {
-	l        *Layout
-	algRoots map[digest.Algorithm]*os.Root // set by checkBlobs; read-only while its workers run
-	mu       sync.Mutex                    // guards report during the parallel blob checks
-	report   *VerifyReport
+	l      *Layout
+	mu     sync.Mutex // guards report during the parallel blob checks
+	report *VerifyReport
 }
 
-// openBlob is Layout.OpenBlob through the verifier's algorithm roots.
-func (v *verifier) openBlob(ctx context.Context, d digest.Digest) (*os.File, error) {
-	r := v.algRoots[d.Algorithm()]
+// algRoots are the ALG directories of the blob store, opened once as roots
+// of their own; nil for one that could not be opened.
+type algRoots map[digest.Algorithm]*os.Root
+
+// openBlob is Layout.OpenBlob through roots.
+func (v *verifier) openBlob(ctx context.Context, roots algRoots, d digest.Digest) (*os.File, error) {
+	r := roots[d.Algorithm()]
 	if r == nil || validDigest(d) != nil {
 		return v.l.OpenBlob(ctx, d)
 	}
@@ -173,27 +176,26 @@ func (v *verifier) checkBlobs(ctx context.Context, jobs []blobJob) {
 	// blob; with 20,000 blobs that was a fifth of verify. The ALG
 	// directories are opened once as roots of their own (still refusing
 	// anything that leads out), and blobs are opened by HEX in them.
-	algRoots := map[digest.Algorithm]*os.Root{}
+	roots := algRoots{}
 	if blobs, err := v.l.blobRoot(); err == nil {
 		for _, j := range jobs {
 			alg := j.digest.Algorithm()
-			if _, done := algRoots[alg]; !done {
+			if _, done := roots[alg]; !done {
 				r, err := blobs.OpenRoot(alg.String())
 				if err != nil {
 					r = nil // each blob then goes through OpenBlob, which names the problem
 				}
-				algRoots[alg] = r
+				roots[alg] = r
 			}
 		}
 	}
 	defer func() {
-		for _, r := range algRoots {
+		for _, r := range roots {
 			if r != nil {
 				r.Close()
 			}
 		}
 	}()
-	v.algRoots = algRoots
 	ch := make(chan blobJob)
 	var wg sync.WaitGroup
 	// Twice as many workers as CPUs: with many small blobs a worker spends
@@ -206,7 +208,7 @@ func (v *verifier) checkBlobs(ctx context.Context, jobs []blobJob) {
 			defer wg.Done()
 			buf := make([]byte, 1<<20)
 			for j := range ch {
-				v.checkBlob(ctx, j, buf)
+				v.checkBlob(ctx, roots, j, buf)
 			}
 		}()
 	}
@@ -220,8 +222,8 @@ func (v *verifier) checkBlobs(ctx context.Context, jobs []blobJob) {
 	wg.Wait()
 }
 
-func (v *verifier) checkBlob(ctx context.Context, j blobJob, buf []byte) {
-	f, err := v.openBlob(ctx, j.digest)
+func (v *verifier) checkBlob(ctx context.Context, roots algRoots, j blobJob, buf []byte) {
+	f, err := v.openBlob(ctx, roots, j.digest)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && allForeign(j.refs) {
 			return // a non-distributable layer fetched from its URLs

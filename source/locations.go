@@ -29,8 +29,8 @@ import (
 // registration. The cost is one fsync'd SQLite transaction per recorded
 // blob the first time a layout is opened as a source (small blobs are not
 // recorded: streaming them costs less; later opens only read the cache to
-// find the entries there), and entries outlive the process; a stale entry is harmless,
-// because the destination checks type, size and device, and by default the
+// find the entries there), and entries outlive the process; a stale entry
+// is harmless, because the destination checks type, size and device, and by default the
 // digest, before it keeps a linked blob, and streams it otherwise. The
 // source records under SourceCtx's cache; a tool that gives SourceCtx and
 // DestinationCtx different BlobInfoCacheDir values gets no linking.
