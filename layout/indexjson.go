@@ -86,28 +86,36 @@ func (p *indexParser) next(c byte) bool {
 
 func (p *indexParser) index() (*imgspecv1.Index, bool) {
 	idx := &imgspecv1.Index{}
-	seen := map[string]bool{}
+	var seen uint8
 	ok := p.object(func(key []byte) bool {
-		if seen[string(key)] {
-			return false // encoding/json merges repeated maps; leave that to it
-		}
-		seen[string(key)] = true
+		var bit uint8
 		var ok bool
 		switch string(key) {
 		case "schemaVersion":
+			bit = 1
 			var n int64
 			n, ok = p.int()
 			idx.SchemaVersion = int(n)
 		case "mediaType":
+			bit = 2
 			idx.MediaType, ok = p.str()
 		case "artifactType":
+			bit = 4
 			idx.ArtifactType, ok = p.str()
 		case "manifests":
+			bit = 8
 			idx.Manifests, ok = p.descriptors()
 		case "annotations":
+			bit = 16
 			idx.Annotations, ok = p.strMap()
 		}
-		return ok // unknown keys (and "subject") go to encoding/json
+		// Unknown keys (and "subject") go to encoding/json, and so do
+		// repeated ones: it merges a repeated map into the first.
+		if bit == 0 || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return ok
 	})
 	if !ok {
 		return nil, false
