@@ -36,15 +36,7 @@ func TestWithoutBlobHashing(t *testing.T) {
 			base := t.TempDir()
 			sys := &types.SystemContext{BlobInfoCacheDir: filepath.Join(base, "cache")}
 			srcDir := filepath.Join(base, "src")
-			l, err := layout.Create(srcDir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			layer := randomLayer(t)
-			if err := l.AddManifest(ctx, putImage(t, l, "amd64", layer), "app"); err != nil {
-				t.Fatal(err)
-			}
-			l.Close()
+			layer := oneLayerLayout(t, srcDir)
 			srcRef, _ := reference.NewReference(srcDir, "app")
 			dirRef, err := alltransports.ParseImageName("dir:" + filepath.Join(base, "dir"))
 			if err != nil {
@@ -55,12 +47,7 @@ func TestWithoutBlobHashing(t *testing.T) {
 			}
 			d := digest.FromBytes(layer)
 			if tc.corrupt {
-				p := filepath.Join(base, "dir", d.Encoded())
-				bad := bytes.Clone(layer)
-				bad[len(bad)/2] ^= 0xff
-				if err := os.WriteFile(p, bad, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				corrupt(t, filepath.Join(base, "dir", d.Encoded()), layer, len(layer)/2)
 			}
 			destDir := filepath.Join(base, "dst")
 			ref, _ := reference.NewReference(destDir, "copy")

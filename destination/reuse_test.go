@@ -69,6 +69,34 @@ func randomLayer(t testing.TB) []byte {
 	return buf.Bytes()
 }
 
+// oneLayerLayout creates a layout at dir holding one image, tagged "app",
+// of one random layer big enough to be linked, and returns that layer.
+func oneLayerLayout(t *testing.T, dir string) []byte {
+	t.Helper()
+	l, err := layout.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	layer := randomLayer(t)
+	if err := l.AddManifest(context.Background(), putImage(t, l, "amd64", layer), "app"); err != nil {
+		t.Fatal(err)
+	}
+	return layer
+}
+
+// corrupt replaces the file at path (a read-only blob, say) with data
+// with the byte at off flipped: same size, other content.
+func corrupt(t *testing.T, path string, data []byte, off int) {
+	t.Helper()
+	bad := bytes.Clone(data)
+	bad[off] ^= 0xff
+	_ = os.Chmod(path, 0o644)
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func runCopy(t testing.TB, src, dest types.ImageReference, srcSys, destSys *types.SystemContext, all bool) error {
 	t.Helper()
 	pc, err := signature.NewPolicyContext(&signature.Policy{Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}})
@@ -191,32 +219,16 @@ func sharedOpt(sys *types.SystemContext) []layout.Option {
 // destination: the link is verified and dropped, the copy falls back to
 // streaming, and copy.Image's digest check of the stream fails the copy.
 func TestCopyRefusesCorruptLinkedBlob(t *testing.T) {
-	ctx := context.Background()
 	base := t.TempDir()
 	sys := &types.SystemContext{BlobInfoCacheDir: filepath.Join(base, "cache")}
 	srcDir := filepath.Join(base, "src")
-	l, err := layout.Create(srcDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer := randomLayer(t)
-	top := putImage(t, l, "amd64", layer)
-	if err := l.AddManifest(ctx, top, "app"); err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
+	layer := oneLayerLayout(t, srcDir)
 	d := digest.FromBytes(layer)
-	p := filepath.Join(srcDir, "blobs", "sha256", d.Encoded())
-	bad := bytes.Clone(layer)
-	bad[0] ^= 0xff
-	_ = os.Chmod(p, 0o644)
-	if err := os.WriteFile(p, bad, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	corrupt(t, filepath.Join(srcDir, "blobs", "sha256", d.Encoded()), layer, 0)
 	srcRef, _ := reference.NewReference(srcDir, "app")
 	destDir := filepath.Join(base, "dst")
 	destRef, _ := reference.NewReference(destDir, "copy")
-	err = runCopy(t, srcRef, destRef, sys, sys, false)
+	err := runCopy(t, srcRef, destRef, sys, sys, false)
 	if err == nil || !strings.Contains(err.Error(), d.Encoded()) {
 		t.Fatalf("copy of a corrupt blob: err = %v, want an error naming %s", err, d)
 	}
@@ -229,19 +241,10 @@ func TestCopyRefusesCorruptLinkedBlob(t *testing.T) {
 // altered after it was recorded) is not fatal: the verified link is
 // dropped and the blob is streamed from the real source, a dir: image.
 func TestCopyFallsBackFromCorruptLocation(t *testing.T) {
-	ctx := context.Background()
 	base := t.TempDir()
 	sys := &types.SystemContext{BlobInfoCacheDir: filepath.Join(base, "cache")}
 	staleDir := filepath.Join(base, "stale")
-	l, err := layout.Create(staleDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer := randomLayer(t)
-	if err := l.AddManifest(ctx, putImage(t, l, "amd64", layer), "app"); err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
+	layer := oneLayerLayout(t, staleDir)
 	staleRef, _ := reference.NewReference(staleDir, "app")
 	dirRef, err := alltransports.ParseImageName("dir:" + filepath.Join(base, "dir"))
 	if err != nil {
@@ -251,13 +254,7 @@ func TestCopyFallsBackFromCorruptLocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := digest.FromBytes(layer)
-	stalePath := filepath.Join(staleDir, "blobs", "sha256", d.Encoded())
-	bad := bytes.Clone(layer)
-	bad[len(bad)/2] ^= 0xff
-	_ = os.Chmod(stalePath, 0o644)
-	if err := os.WriteFile(stalePath, bad, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	corrupt(t, filepath.Join(staleDir, "blobs", "sha256", d.Encoded()), layer, len(layer)/2)
 	destDir := filepath.Join(base, "dst")
 	destRef, _ := reference.NewReference(destDir, "copy")
 	if err := runCopy(t, dirRef, destRef, sys, sys, false); err != nil {
