@@ -28,10 +28,10 @@ type Destination struct {
 	lease    *layout.WriteLease
 	compress types.LayerCompression
 	// trustLinked skips the digest check of blobs linked from other
-	// layouts; set only through WithTrustedLinks (reuse.go).
+	// layouts; set only through WithTrustedLinks (options.go).
 	trustLinked bool
 	// hashBlobs says whether PutBlob hashes streams whose digest the
-	// caller gave; cleared only through WithoutBlobHashing (hashing.go).
+	// caller gave; cleared only through WithoutBlobHashing (options.go).
 	hashBlobs bool
 
 	mu       sync.Mutex           // guards the fields below

@@ -55,27 +55,3 @@ func (d *Destination) linkFromCache(ctx context.Context, info types.BlobInfo, ca
 	}
 	return false, 0, nil
 }
-
-// WithTrustedLinks returns ref, unchanged for every purpose (policy,
-// naming) except that an oci-layout destination it opens links blobs from
-// other layouts without hashing them first. That makes reusing a 1 GiB
-// layer cost what a link costs instead of what reading 1 GiB costs, and is
-// sound only when every layout on the file system that this process may
-// link from (every one recorded in the blob info cache) is written only by
-// parties trusted as much as the destination: a blob altered in place in
-// a source would be linked unchecked. Other destinations are unaffected.
-// It is a reference wrapper, not a SystemContext field, because
-// SystemContext belongs to containers/image.
-func WithTrustedLinks(ref types.ImageReference) types.ImageReference {
-	return trustedRef{ref}
-}
-
-type trustedRef struct{ types.ImageReference }
-
-func (r trustedRef) NewImageDestination(ctx context.Context, sys *types.SystemContext) (types.ImageDestination, error) {
-	dest, err := r.ImageReference.NewImageDestination(ctx, sys)
-	if d, ok := dest.(*Destination); ok && err == nil {
-		d.trustLinked = true
-	}
-	return dest, err
-}
