@@ -1,15 +1,12 @@
 package integration
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/ocilayout/ocilayout/internal/fixture"
-	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,11 +41,9 @@ func TestInteropReflinkXFS(t *testing.T) {
 				t.Errorf("the copy used %d bytes of the file system for %d bytes of layers: not cloned", used, layers*layerSize)
 			}
 			checkLayout(t, dst)
-			idx := fixture.ReadIndex(t, src)
-			var m imgspecv1.Manifest
-			mb, err := os.ReadFile(filepath.Join(src, "blobs", "sha256", idx.Manifests[0].Digest.Encoded()))
-			if err != nil || json.Unmarshal(mb, &m) != nil || len(m.Layers) != layers {
-				t.Fatalf("reading the source manifest: %v (%d layers)", err, len(m.Layers))
+			_, m := ioLayoutManifest(t, src, "app")
+			if len(m.Layers) != layers {
+				t.Fatalf("source manifest has %d layers, want %d", len(m.Layers), layers)
 			}
 			for _, l := range m.Layers {
 				si, err := os.Stat(filepath.Join(src, "blobs", "sha256", l.Digest.Encoded()))
