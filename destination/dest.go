@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"sync"
 
+	"github.com/ocilayout/ocilayout/internal/imageopts"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -20,19 +21,14 @@ import (
 	"go.podman.io/image/v5/types"
 )
 
-// Destination is an ImageDestination into one layout.
-type Destination struct {
+// imageDestination is an ImageDestination into one layout.
+type imageDestination struct {
 	ref      types.ImageReference
 	layout   *layout.Layout
 	name     string
 	lease    *layout.WriteLease
 	compress types.LayerCompression
-	// trustLinked skips the digest check of blobs linked from other
-	// layouts; set only through WithTrustedLinks (options.go).
-	trustLinked bool
-	// hashBlobs says whether PutBlob hashes streams whose digest the
-	// caller gave; cleared only through WithoutBlobHashing (options.go).
-	hashBlobs bool
+	opts     imageopts.Options // SizeOnly: puts of known digest are not hashed; TrustLinks
 
 	mu       sync.Mutex           // guards the fields below
 	top      imgspecv1.Descriptor // set by PutManifest(nil)
@@ -42,16 +38,13 @@ type Destination struct {
 }
 
 // New opens (creating if needed) the layout at dir and returns an
-// ImageDestination that, on Commit, tags the image name ("" for untagged).
+// ImageDestination that, on Commit, tags the image name ("" for untagged),
+// tuned by opts.
 // ref is what Reference() returns. The destination holds a write lease on
 // the layout until Close, so GC never reclaims blobs it put or reused
 // before its Commit.
-func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference, dir string, name string) (types.ImageDestination, error) {
-	var opts []layout.Option
-	if sys != nil && sys.OCISharedBlobDirPath != "" {
-		opts = append(opts, layout.WithSharedBlobDir(sys.OCISharedBlobDirPath))
-	}
-	l, err := layout.Create(dir, opts...)
+func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference, dir string, name string, opts imageopts.Options) (types.ImageDestination, error) {
+	l, err := layout.Create(dir, imageopts.Layout(sys)...)
 	if err != nil {
 		return nil, err
 	}
@@ -64,15 +57,15 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 	if sys != nil && sys.OCIAcceptUncompressedLayers {
 		compress = types.PreserveOriginal
 	}
-	return &Destination{ref: ref, layout: l, name: name, lease: lease, compress: compress, hashBlobs: true}, nil
+	return &imageDestination{ref: ref, layout: l, name: name, lease: lease, compress: compress, opts: opts}, nil
 }
 
 // Reference returns the reference used to set up this destination.
-func (d *Destination) Reference() types.ImageReference { return d.ref }
+func (d *imageDestination) Reference() types.ImageReference { return d.ref }
 
 // Close releases the write lease and the layout. Blobs put without a
 // Commit stay until GC reclaims them.
-func (d *Destination) Close() error {
+func (d *imageDestination) Close() error {
 	d.lease.Release()
 	return d.layout.Close()
 }
@@ -80,37 +73,39 @@ func (d *Destination) Close() error {
 // SupportedManifestMIMETypes lists OCI manifests and indexes: copy.Image
 // converts Docker schema2 to them, which keeps the layout readable by every
 // OCI tool.
-func (d *Destination) SupportedManifestMIMETypes() []string {
+func (d *imageDestination) SupportedManifestMIMETypes() []string {
 	return []string{imgspecv1.MediaTypeImageManifest, imgspecv1.MediaTypeImageIndex}
 }
 
 // DesiredLayerCompression is Compress, as for oci:, unless the
 // SystemContext accepts uncompressed layers.
-func (d *Destination) DesiredLayerCompression() types.LayerCompression { return d.compress }
+func (d *imageDestination) DesiredLayerCompression() types.LayerCompression { return d.compress }
 
 // AcceptsForeignLayerURLs is true: a layout may reference non-distributable
 // layers by URL, as the OCI spec allows.
-func (d *Destination) AcceptsForeignLayerURLs() bool { return true }
+func (d *imageDestination) AcceptsForeignLayerURLs() bool { return true }
 
 // MustMatchRuntimeOS is false: a layout stores images of any platform.
-func (d *Destination) MustMatchRuntimeOS() bool { return false }
+func (d *imageDestination) MustMatchRuntimeOS() bool { return false }
 
 // IgnoresEmbeddedDockerReference is true: OCI manifests embed no Docker
 // reference, so there is nothing to rewrite.
-func (d *Destination) IgnoresEmbeddedDockerReference() bool { return true }
+func (d *imageDestination) IgnoresEmbeddedDockerReference() bool { return true }
 
 // HasThreadSafePutBlob is true: each PutBlob writes its own temp file.
-func (d *Destination) HasThreadSafePutBlob() bool { return true }
+func (d *imageDestination) HasThreadSafePutBlob() bool { return true }
 
 // PutBlob writes the stream as a blob. If inputInfo.Digest is given and the
 // stream is read to the end, the content must match it; on any error
 // (including one from stream.Read) nothing is stored.
-func (d *Destination) PutBlob(ctx context.Context, stream io.Reader, inputInfo types.BlobInfo, _ types.BlobInfoCache, _ bool) (types.BlobInfo, error) {
-	put := d.layout.PutBlob
-	if !d.hashBlobs && inputInfo.Digest != "" {
-		put = d.layout.PutVerifiedBlob
+func (d *imageDestination) PutBlob(ctx context.Context, stream io.Reader, inputInfo types.BlobInfo, _ types.BlobInfoCache, _ bool) (types.BlobInfo, error) {
+	var opts []layout.BlobOption
+	if inputInfo.Digest != "" {
+		// copy.Image sends a stream of known digest through its own
+		// digest check, which fails the read before EOF on a mismatch.
+		opts = d.opts.Blob()
 	}
-	dg, n, err := put(ctx, stream, inputInfo.Digest, inputInfo.Size)
+	dg, n, err := d.layout.PutBlob(ctx, stream, inputInfo.Digest, inputInfo.Size, opts...)
 	if err != nil {
 		return types.BlobInfo{}, err
 	}
@@ -121,11 +116,11 @@ func (d *Destination) PutBlob(ctx context.Context, stream io.Reader, inputInfo t
 // the expected size, in which case copy.Image does not send it again, or
 // can be linked from another layout on the same file system that the
 // cache knows of (reuse.go), in which case it is linked now.
-func (d *Destination) TryReusingBlob(ctx context.Context, info types.BlobInfo, cache types.BlobInfoCache, _ bool) (bool, types.BlobInfo, error) {
+func (d *imageDestination) TryReusingBlob(ctx context.Context, info types.BlobInfo, cache types.BlobInfoCache, _ bool) (bool, types.BlobInfo, error) {
 	if info.Digest == "" {
 		return false, types.BlobInfo{}, errors.New("can not check for a blob with unknown digest")
 	}
-	size, err := d.layout.StatBlob(ctx, info.Digest)
+	size, err := d.statBlob(ctx, info.Digest)
 	if errors.Is(err, fs.ErrNotExist) {
 		ok, size, err := d.linkFromCache(ctx, info, cache)
 		if !ok || err != nil {
@@ -146,7 +141,7 @@ func (d *Destination) TryReusingBlob(ctx context.Context, info types.BlobInfo, c
 // (instanceDigest nil) is recorded for Commit; index.json is not touched
 // until then, so a crash before Commit leaves no entry whose blobs are
 // missing.
-func (d *Destination) PutManifest(ctx context.Context, m []byte, instanceDigest *digest.Digest) error {
+func (d *imageDestination) PutManifest(ctx context.Context, m []byte, instanceDigest *digest.Digest) error {
 	mt := manifest.GuessMIMEType(m)
 	if mt != imgspecv1.MediaTypeImageManifest && mt != imgspecv1.MediaTypeImageIndex {
 		return types.ManifestTypeRejectedError{Err: fmt.Errorf("oci-layout stores OCI manifests and indexes, not %q", mt)}
@@ -181,7 +176,7 @@ func (d *Destination) PutManifest(ctx context.Context, m []byte, instanceDigest 
 // platformOf reads the config of an image manifest to record its platform
 // in index.json, so that list shows it without opening manifests. Best
 // effort: an artifact or unreadable config simply has no platform.
-func (d *Destination) platformOf(ctx context.Context, m []byte) *imgspecv1.Platform {
+func (d *imageDestination) platformOf(ctx context.Context, m []byte) *imgspecv1.Platform {
 	var man imgspecv1.Manifest
 	if json.Unmarshal(m, &man) != nil || man.Config.MediaType != imgspecv1.MediaTypeImageConfig {
 		return nil
@@ -200,7 +195,7 @@ func (d *Destination) platformOf(ctx context.Context, m []byte) *imgspecv1.Platf
 // Commit records the image, and the signatures PutSignatures stored, in
 // index.json under the layout's lock, after re-reading it, so that
 // concurrent writers into one layout keep each other's tags.
-func (d *Destination) Commit(ctx context.Context, _ types.UnparsedImage) error {
+func (d *imageDestination) Commit(ctx context.Context, _ types.UnparsedImage) error {
 	d.mu.Lock()
 	desc, ok := d.top, d.topSet
 	desc.Platform = d.platform
@@ -209,4 +204,19 @@ func (d *Destination) Commit(ctx context.Context, _ types.UnparsedImage) error {
 		return errors.New("commit without a manifest")
 	}
 	return d.commitIndex(ctx, desc)
+}
+
+// statBlob returns the size of blob d in the layout; the error wraps
+// fs.ErrNotExist when it is absent.
+func (d *imageDestination) statBlob(ctx context.Context, dg digest.Digest) (int64, error) {
+	f, err := d.layout.OpenBlob(ctx, dg)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("stat of blob %s: %w", dg, err)
+	}
+	return fi.Size(), nil
 }

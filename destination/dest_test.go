@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/reference"
 	"github.com/opencontainers/go-digest"
@@ -156,7 +158,7 @@ func TestCommitWithoutManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if entries, err := l.List(context.Background()); err != nil || len(entries) != 0 {
+	if entries, err := layouttest.List(l, context.Background()); err != nil || len(entries) != 0 {
 		t.Errorf("index after a failed commit: %v, %v", entries, err)
 	}
 }
@@ -181,13 +183,13 @@ func TestCommitRecordsManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if entries, _ := l.List(ctx); len(entries) != 0 {
+	if entries, _ := layouttest.List(l, ctx); len(entries) != 0 {
 		t.Fatalf("index.json changed before Commit: %+v", entries)
 	}
 	if err := dest.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := l.List(ctx)
+	entries, err := layouttest.List(l, ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

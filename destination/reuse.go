@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/ocilayout/ocilayout/internal/linkcache"
 	"github.com/ocilayout/ocilayout/layout"
-	"github.com/ocilayout/ocilayout/source"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/image/v5/types"
 )
@@ -13,7 +13,7 @@ import (
 // linkFromCache is the zero-copy half of TryReusingBlob: it asks the blob
 // info cache copy.Image passes in for other layouts on this file system
 // that hold info.Digest (sources record themselves there when opened; see
-// source/locations.go for why the cache is the channel) and links the blob
+// internal/linkcache for why the cache is the channel) and links the blob
 // from the first that works.
 //
 // A candidate whose linked content fails the digest check (verified mode,
@@ -22,22 +22,19 @@ import (
 // candidate, or in the end streaming from the real source, is tried. If the
 // real source is the corrupt one, copy.Image's own digest check of the
 // stream then fails the copy, naming the blob.
-func (d *Destination) linkFromCache(ctx context.Context, info types.BlobInfo, cache types.BlobInfoCache) (bool, int64, error) {
-	if cache == nil || info.Size >= 0 && info.Size < source.MinLinkSize {
+func (d *imageDestination) linkFromCache(ctx context.Context, info types.BlobInfo, cache types.BlobInfoCache) (bool, int64, error) {
+	if cache == nil || info.Size >= 0 && info.Size < linkcache.MinLinkSize {
 		return false, 0, nil
 	}
-	self, dev, err := d.layout.BlobDirLocation()
+	self, dev, err := d.layout.BlobLocation()
 	if err != nil {
 		return false, 0, nil
 	}
-	for _, c := range cache.CandidateLocations(source.CacheTransport(), source.CacheScope(dev), info.Digest, false) {
-		if c.Digest != info.Digest || c.Location.Opaque == self {
-			continue
-		}
-		method, err := d.layout.LinkBlobFrom(ctx, c.Location.Opaque, info.Digest, info.Size, !d.trustLinked)
+	for _, from := range linkcache.Candidates(cache, dev, info.Digest, self) {
+		method, err := d.layout.LinkBlob(ctx, from, info.Digest, info.Size, d.opts.Link()...)
 		var integrity *layout.IntegrityError
 		if errors.As(err, &integrity) {
-			logrus.Warnf("Not reusing %s: %v", c.Location.Opaque, err)
+			logrus.Warnf("Not reusing %s: %v", from, err)
 			continue
 		}
 		if err != nil {
@@ -46,8 +43,8 @@ func (d *Destination) linkFromCache(ctx context.Context, info types.BlobInfo, ca
 		if method == "" {
 			continue
 		}
-		logrus.Debugf("Linked blob %s from %s (%s)", info.Digest, c.Location.Opaque, method)
-		size, err := d.layout.StatBlob(ctx, info.Digest)
+		logrus.Debugf("Linked blob %s from %s (%s)", info.Digest, from, method)
+		size, err := d.statBlob(ctx, info.Digest)
 		if err != nil {
 			return false, 0, err
 		}

@@ -6,7 +6,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/ocilayout/ocilayout/destination"
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/reference"
 	"go.podman.io/image/v5/types"
@@ -26,7 +27,7 @@ func BenchmarkCopyLayoutToLayout(b *testing.B) {
 		b.Fatal(err)
 	}
 	desc := putImage(b, l, "amd64", randomLayer(b), randomLayer(b), randomLayer(b), randomLayer(b))
-	if err := l.AddManifest(ctx, desc, "app"); err != nil {
+	if err := layouttest.Tag(l, ctx, desc, "app"); err != nil {
 		b.Fatal(err)
 	}
 	l.Close()
@@ -38,7 +39,7 @@ func BenchmarkCopyLayoutToLayout(b *testing.B) {
 				i++
 				destRef, _ := reference.NewReference(filepath.Join(b.TempDir(), "dst"+strconv.Itoa(i)), "copy")
 				if trusted {
-					destRef = destination.WithTrustedLinks(destRef)
+					destRef = reference.With(destRef, reference.WithTrustedLinks())
 				}
 				if err := runCopy(b, srcRef, destRef, sys, sys, false); err != nil {
 					b.Fatal(err)

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ocilayout/ocilayout/destination"
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+
 	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/reference"
@@ -30,7 +31,7 @@ func putImage(t testing.TB, l *layout.Layout, arch string, layers ...[]byte) img
 	t.Helper()
 	ctx := context.Background()
 	cfg := []byte(`{"architecture":"` + arch + `","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
-	cd, err := l.PutBlobBytes(ctx, cfg)
+	cd, err := layouttest.PutBytes(l, ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,14 +41,14 @@ func putImage(t testing.TB, l *layout.Layout, arch string, layers ...[]byte) img
 		Config:    imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageConfig, Digest: cd, Size: int64(len(cfg))},
 	}
 	for _, data := range layers {
-		d, err := l.PutBlobBytes(ctx, data)
+		d, err := layouttest.PutBytes(l, ctx, data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Layers = append(m.Layers, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageLayerGzip, Digest: d, Size: int64(len(data))})
 	}
 	mb, _ := json.Marshal(m)
-	md, err := l.PutBlobBytes(ctx, mb)
+	md, err := layouttest.PutBytes(l, ctx, mb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func oneLayerLayout(t *testing.T, dir string) []byte {
 	}
 	defer l.Close()
 	layer := randomLayer(t)
-	if err := l.AddManifest(context.Background(), putImage(t, l, "amd64", layer), "app"); err != nil {
+	if err := layouttest.Tag(l, context.Background(), putImage(t, l, "amd64", layer), "app"); err != nil {
 		t.Fatal(err)
 	}
 	return layer
@@ -152,22 +153,22 @@ func TestCopyLinksBlobs(t *testing.T) {
 			if tc.all {
 				descs = append(descs, putImage(t, l, "arm64", shared, randomLayer(t)))
 				ib, _ := json.Marshal(imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: descs})
-				id, err := l.PutBlobBytes(ctx, ib)
+				id, err := layouttest.PutBytes(l, ctx, ib)
 				if err != nil {
 					t.Fatal(err)
 				}
 				top = imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageIndex, Digest: id, Size: int64(len(ib))}
 			}
-			if err := l.AddManifest(ctx, top, "app"); err != nil {
+			if err := layouttest.Tag(l, ctx, top, "app"); err != nil {
 				t.Fatal(err)
 			}
-			srcBlobs, _, _ := l.BlobDirLocation()
+			srcBlobs, _, _ := l.BlobLocation()
 			l.Close()
 
 			srcRef, _ := reference.NewReference(srcDir, "app")
 			destRef, _ := reference.NewReference(filepath.Join(base, "dst"), "copy")
 			if tc.trusted {
-				destRef = destination.WithTrustedLinks(destRef)
+				destRef = reference.With(destRef, reference.WithTrustedLinks())
 			}
 			if err := runCopy(t, srcRef, destRef, srcSys, destSys, tc.all); err != nil {
 				t.Fatal(err)
@@ -177,14 +178,14 @@ func TestCopyLinksBlobs(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer dl.Close()
-			dstBlobs, _, _ := dl.BlobDirLocation()
+			dstBlobs, _, _ := dl.BlobLocation()
 			clones, err := fixture.CanReflink(base)
 			if err != nil {
 				t.Fatal(err)
 			}
 			linked := 0
 			for _, desc := range descs {
-				m, err := dl.ReadManifestBlob(ctx, desc)
+				m, err := layouttest.ReadManifest(dl, ctx, desc)
 				if err != nil {
 					t.Fatalf("source manifest not in the destination, so its layers were streamed: %v", err)
 				}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ocilayout/ocilayout/layout"
+	"github.com/ocilayout/ocilayout/simplesign"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/manifest"
@@ -24,7 +25,7 @@ type pendingSignatures struct {
 
 // SupportsSignatures returns nil: simple-signing signatures are stored as
 // OCI artifacts referring to the signed manifest.
-func (d *Destination) SupportsSignatures(ctx context.Context) error { return nil }
+func (d *imageDestination) SupportsSignatures(ctx context.Context) error { return nil }
 
 // PutSignatures stores signatures for the top-level manifest (instanceDigest
 // nil) or for the instance instanceDigest of the index being written. It
@@ -33,7 +34,7 @@ func (d *Destination) SupportsSignatures(ctx context.Context) error { return nil
 // accumulates signatures like a lookaside store accumulates signature-N
 // files); a signature already stored is not stored again, so re-copying an
 // image leaves one copy of each. Nothing is visible until Commit.
-func (d *Destination) PutSignatures(ctx context.Context, signatures [][]byte, instanceDigest *digest.Digest) error {
+func (d *imageDestination) PutSignatures(ctx context.Context, signatures [][]byte, instanceDigest *digest.Digest) error {
 	if len(signatures) == 0 {
 		return nil
 	}
@@ -43,7 +44,7 @@ func (d *Destination) PutSignatures(ctx context.Context, signatures [][]byte, in
 	}
 	refs := make([]imgspecv1.Descriptor, 0, len(signatures))
 	for i, sig := range signatures {
-		r, err := d.layout.PutSignatureArtifact(ctx, subject, sig)
+		r, err := simplesign.Put(ctx, d.layout, subject, sig)
 		if err != nil {
 			return fmt.Errorf("storing signature %d of %s: %w", i+1, subject.Digest, err)
 		}
@@ -64,7 +65,7 @@ func (d *Destination) PutSignatures(ctx context.Context, signatures [][]byte, in
 // signatureSubject returns the descriptor of the manifest the signatures
 // are for: the top-level one PutManifest recorded, or the instance, whose
 // blob PutManifest must already have stored.
-func (d *Destination) signatureSubject(ctx context.Context, instanceDigest *digest.Digest) (imgspecv1.Descriptor, error) {
+func (d *imageDestination) signatureSubject(ctx context.Context, instanceDigest *digest.Digest) (imgspecv1.Descriptor, error) {
 	if instanceDigest == nil {
 		d.mu.Lock()
 		defer d.mu.Unlock()
@@ -85,7 +86,7 @@ func (d *Destination) signatureSubject(ctx context.Context, instanceDigest *dige
 // instances are marked with the top-level manifest's digest
 // (layout.AnnotationSubjectRoot), known only now: copy.Image writes the
 // instances, and their signatures, before the index that lists them.
-func (d *Destination) applyPendingSignatures(ctx context.Context, idx *imgspecv1.Index) error {
+func (d *imageDestination) applyPendingSignatures(tx *layout.IndexTx) error {
 	d.mu.Lock()
 	subjects := d.sigs.subjects
 	refs := d.sigs.refs
@@ -100,7 +101,7 @@ func (d *Destination) applyPendingSignatures(ctx context.Context, idx *imgspecv1
 				rs[i] = r
 			}
 		}
-		if err := d.layout.ApplyReferrers(ctx, idx, s, rs); err != nil {
+		if err := tx.AddReferrers(s, rs...); err != nil {
 			return err
 		}
 	}
@@ -110,11 +111,11 @@ func (d *Destination) applyPendingSignatures(ctx context.Context, idx *imgspecv1
 // commitIndex records the image under name and its pending signatures in
 // one atomic index.json update: the image entry first, so that a tag move
 // drops the old image's referrers before the new ones are added.
-func (d *Destination) commitIndex(ctx context.Context, desc imgspecv1.Descriptor) error {
-	return d.layout.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
-		if err := layout.ApplyAddManifest(idx, desc, d.name); err != nil {
+func (d *imageDestination) commitIndex(ctx context.Context, desc imgspecv1.Descriptor) error {
+	return d.layout.Update(ctx, func(tx *layout.IndexTx) error {
+		if err := tx.Tag(desc, d.name); err != nil {
 			return err
 		}
-		return d.applyPendingSignatures(ctx, idx)
+		return d.applyPendingSignatures(tx)
 	})
 }

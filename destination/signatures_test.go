@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/imageopts"
+
+	"github.com/ocilayout/ocilayout/simplesign"
+
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
 )
@@ -30,11 +34,11 @@ func TestPutSignaturesVisibleOnlyAfterCommit(t *testing.T) {
 		{"committed again", true, 1, 2}, // same signatures: no duplicates
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := New(ctx, nil, nil, dir, "app")
+			d, err := New(ctx, nil, nil, dir, "app", imageopts.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			dest := d.(*Destination)
+			dest := d.(*imageDestination)
 			if err := dest.PutSignatures(ctx, [][]byte{[]byte("s1")}, nil); err == nil || !strings.Contains(err.Error(), "before PutManifest") {
 				t.Fatalf("PutSignatures before PutManifest: %v", err)
 			}
@@ -67,7 +71,7 @@ func TestPutSignaturesVisibleOnlyAfterCommit(t *testing.T) {
 					images++
 				}
 			}
-			sigs, err := l.Signatures(ctx, idx, md)
+			sigs, err := simplesign.Signatures(ctx, l, md)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+
 	"github.com/klauspost/compress/zstd"
 	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
@@ -96,7 +98,7 @@ func ioWriteImage(t *testing.T, dir, name, arch string, layers []ioLayer) imgspe
 	}
 	defer l.Close()
 	put := func(mt string, data []byte) imgspecv1.Descriptor {
-		d, err := l.PutBlobBytes(ctx, data)
+		d, err := layouttest.PutBytes(l, ctx, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +127,7 @@ func ioWriteImage(t *testing.T, dir, name, arch string, layers []ioLayer) imgspe
 	md := put(imgspecv1.MediaTypeImageManifest, man)
 	md.Platform = &imgspecv1.Platform{Architecture: arch, OS: "linux"}
 	if name != "" {
-		if err := l.AddManifest(ctx, md, name); err != nil {
+		if err := layouttest.Tag(l, ctx, md, name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -144,11 +146,11 @@ func ioWriteIndex(t *testing.T, dir, name string, instances []imgspecv1.Descript
 	defer l.Close()
 	idx := imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: instances}
 	data := fixture.MustJSON(t, idx)
-	d, err := l.PutBlobBytes(ctx, data)
+	d, err := layouttest.PutBytes(l, ctx, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.AddManifest(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageIndex, Digest: d, Size: int64(len(data))}, name); err != nil {
+	if err := layouttest.Tag(l, ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageIndex, Digest: d, Size: int64(len(data))}, name); err != nil {
 		t.Fatal(err)
 	}
 	return d

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+
 	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
@@ -124,7 +126,7 @@ func writeRandomImage(t *testing.T, dir, name string, spec imageSpec) digest.Dig
 // parses and that every entry's manifests (through nested indexes),
 // configs and layers are present and match their descriptors. It returns
 // the entries, in order, for the caller's own assertions.
-func checkLayout(t *testing.T, dir string) []layout.Entry {
+func checkLayout(t *testing.T, dir string) []layouttest.Entry {
 	t.Helper()
 	if err := verifyLayout(context.Background(), dir); err != nil {
 		t.Fatal(err)
@@ -134,7 +136,7 @@ func checkLayout(t *testing.T, dir string) []layout.Entry {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	entries, err := l.List(context.Background())
+	entries, err := layouttest.List(l, context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +164,8 @@ func verifyLayout(ctx context.Context, dir string) error {
 
 func verifyDescriptor(ctx context.Context, l *layout.Layout, d imgspecv1.Descriptor) error {
 	switch {
-	case layout.IsIndexMediaType(d.MediaType):
-		child, err := l.ReadIndexBlob(ctx, d)
+	case layouttest.IsIndex(d.MediaType):
+		child, err := layouttest.ReadIndex(l, ctx, d)
 		if err != nil {
 			return err
 		}
@@ -173,8 +175,8 @@ func verifyDescriptor(ctx context.Context, l *layout.Layout, d imgspecv1.Descrip
 			}
 		}
 		return nil
-	case d.MediaType == imgspecv1.MediaTypeImageManifest || d.MediaType == layout.MediaTypeDockerManifest:
-		m, err := l.ReadManifestBlob(ctx, d)
+	case d.MediaType == imgspecv1.MediaTypeImageManifest || d.MediaType == "application/vnd.docker.distribution.manifest.v2+json":
+		m, err := layouttest.ReadManifest(l, ctx, d)
 		if err != nil {
 			return err
 		}
@@ -193,11 +195,10 @@ func verifyDescriptor(ctx context.Context, l *layout.Layout, d imgspecv1.Descrip
 
 // verifyStream reads a blob of any size to EOF through the verifying reader.
 func verifyStream(ctx context.Context, l *layout.Layout, d imgspecv1.Descriptor) error {
-	f, err := l.OpenBlob(ctx, d.Digest)
+	r, _, err := l.BlobReader(ctx, d.Digest, d.Size)
 	if err != nil {
 		return err
 	}
-	r := layout.VerifyingReader(f, d.Digest, d.Size, true, l.Dir())
 	defer r.Close()
 	_, err = io.Copy(io.Discard, r)
 	return err
@@ -205,7 +206,7 @@ func verifyStream(ctx context.Context, l *layout.Layout, d imgspecv1.Descriptor)
 
 // tagsOf maps each ref.name in entries to its digest, failing on a name
 // that appears twice (names are unique in an ocilayout-written layout).
-func tagsOf(t *testing.T, entries []layout.Entry) map[string]digest.Digest {
+func tagsOf(t *testing.T, entries []layouttest.Entry) map[string]digest.Digest {
 	t.Helper()
 	tags := map[string]digest.Digest{}
 	for _, e := range entries {

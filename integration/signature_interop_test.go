@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+	"github.com/ocilayout/ocilayout/simplesign"
+
 	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 )
@@ -58,15 +61,15 @@ func signatureBlob(t *testing.T, dir string) string {
 	defer l.Close()
 	idx, _ := l.Index(ctx)
 	for _, e := range idx.Manifests {
-		if e.ArtifactType != layout.ArtifactTypeSimpleSigning {
+		if e.ArtifactType != simplesign.ArtifactType {
 			continue
 		}
-		m, err := l.ReadManifestBlob(ctx, e)
+		m, err := layouttest.ReadManifest(l, ctx, e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _ := l.BlobPath(m.Layers[0].Digest)
-		return filepath.Join(dir, p)
+		d := m.Layers[0].Digest
+		return filepath.Join(dir, "blobs", d.Algorithm().String(), d.Encoded())
 	}
 	t.Fatalf("no signature artifact in %s", dir)
 	return ""
@@ -108,7 +111,7 @@ func TestInteropSignatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp, _ := l.BlobPath(desc.Digest)
+	mp := filepath.Join("blobs", desc.Digest.Algorithm().String(), desc.Digest.Encoded())
 	l.Close()
 	if out := tool(skopeo, "standalone-verify", filepath.Join(a, mp), signedName, fpr, sig); !strings.Contains(out, "Signature verified") {
 		t.Fatalf("skopeo standalone-verify: %s", out)

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+	"github.com/ocilayout/ocilayout/simplesign"
+
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -250,22 +253,22 @@ func TestPolicyRejections(t *testing.T) {
 			json.Unmarshal(m, &doc)
 			doc["annotations"] = map[string]string{"tampered": "yes"}
 			nm := fixture.MustJSON(t, doc)
-			d, err := l.PutBlobBytes(ctx, nm)
+			d, err := layouttest.PutBytes(l, ctx, nm)
 			if err != nil {
 				t.Fatal(err)
 			}
 			nd := imgspecv1.Descriptor{MediaType: desc.MediaType, Digest: d, Size: int64(len(nm))}
-			if err := l.AddManifest(ctx, nd, signedName); err != nil {
+			if err := layouttest.Tag(l, ctx, nd, signedName); err != nil {
 				t.Fatal(err)
 			}
-			if err := l.AddSignatures(ctx, nd, sigs); err != nil {
+			if err := simplesign.Add(ctx, l, nd, sigs); err != nil {
 				t.Fatal(err)
 			}
 		}, req: signedByPath(key), want: "does not match"},
 		{name: "tampered signature", tamper: func(t *testing.T, l *layout.Layout, desc imgspecv1.Descriptor, sigs [][]byte) {
 			bad := bytes.Clone(sigs[0])
 			bad[len(bad)/2] ^= 0x20
-			if err := l.AddSignatures(ctx, desc, [][]byte{bad}); err != nil {
+			if err := simplesign.Add(ctx, l, desc, [][]byte{bad}); err != nil {
 				t.Fatal(err)
 			}
 		}, req: signedByPath(key), want: "openpgp:"},

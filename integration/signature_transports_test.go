@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+
 	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -102,7 +104,7 @@ func TestInstanceSignaturesWithAll(t *testing.T) {
 	list.Manifests[0].Platform = &imgspecv1.Platform{OS: "linux", Architecture: "amd64"}
 	list.Manifests[1].Platform = &imgspecv1.Platform{OS: "linux", Architecture: "arm64"}
 	data := fixture.MustJSON(t, list)
-	ld, err := l.PutBlobBytes(ctx, data)
+	ld, err := layouttest.PutBytes(l, ctx, data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+
 	"github.com/ocilayout/ocilayout/layout"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	istorage "go.podman.io/image/v5/storage"
@@ -145,19 +147,19 @@ func ioLayoutManifest(t *testing.T, dir, sel string) (imgspecv1.Descriptor, *img
 	ioMust(t, err, "reading %s/index.json", dir)
 	for _, d := range idx.Manifests {
 		if d.Annotations[imgspecv1.AnnotationRefName] == sel || d.Digest.String() == sel {
-			m, err := l.ReadManifestBlob(ctx, d)
+			m, err := layouttest.ReadManifest(l, ctx, d)
 			ioMust(t, err, "reading manifest %s in %s", d.Digest, dir)
 			return d, m
 		}
 	}
 	// Not top level: an untagged instance referred to by an index.
 	for _, d := range idx.Manifests {
-		if layout.IsIndexMediaType(d.MediaType) {
-			child, err := l.ReadIndexBlob(ctx, d)
+		if layouttest.IsIndex(d.MediaType) {
+			child, err := layouttest.ReadIndex(l, ctx, d)
 			ioMust(t, err, "reading index %s in %s", d.Digest, dir)
 			for _, c := range child.Manifests {
 				if c.Digest.String() == sel {
-					m, err := l.ReadManifestBlob(ctx, c)
+					m, err := layouttest.ReadManifest(l, ctx, c)
 					ioMust(t, err, "reading manifest %s in %s", c.Digest, dir)
 					return c, m
 				}

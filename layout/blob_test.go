@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ocilayout/ocilayout/layout/internal/blobstore"
 	"io"
 	"os"
 	"path/filepath"
@@ -76,7 +77,7 @@ func TestPutBlob(t *testing.T) {
 				}
 			}
 			for _, d := range tc.absent {
-				if _, err := l.StatBlob(ctx, d); !errors.Is(err, os.ErrNotExist) {
+				if _, err := l.statBlob(ctx, d); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("blob %s exists after a failed PutBlob (err %v)", d, err)
 				}
 			}
@@ -111,12 +112,12 @@ func TestPutVerifiedBlob(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l, dir := gtCreate(t)
 			ctx := context.Background()
-			got, n, err := l.PutVerifiedBlob(ctx, tc.r, tc.want, tc.size)
+			got, n, err := l.PutBlob(ctx, tc.r, tc.want, tc.size, SizeOnly())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("PutVerifiedBlob = %s, %v; want an error containing %q", got, err, tc.wantErr)
 				}
-				if _, err := l.StatBlob(ctx, d); !errors.Is(err, os.ErrNotExist) {
+				if _, err := l.statBlob(ctx, d); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("blob exists after a failed PutVerifiedBlob (err %v)", err)
 				}
 			} else {
@@ -140,13 +141,13 @@ func TestPutBlobKeepsExisting(t *testing.T) {
 	l, dir := gtCreate(t)
 	ctx := context.Background()
 	data := []byte("kept")
-	d, err := l.PutBlobBytes(ctx, data)
+	d, err := l.putBytes(ctx, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, "blobs", "sha256", d.Encoded())
 	before, _ := os.Stat(p)
-	if _, err := l.PutBlobBytes(ctx, data); err != nil {
+	if _, err := l.putBytes(ctx, data); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.Stat(p)
@@ -165,7 +166,7 @@ func TestPutBlobRepairsCorrupt(t *testing.T) {
 	l, dir := gtCreate(t)
 	ctx := context.Background()
 	data := []byte("will rot")
-	d, err := l.PutBlobBytes(ctx, data)
+	d, err := l.putBytes(ctx, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestPutBlobRepairsCorrupt(t *testing.T) {
 	if err := os.WriteFile(p, []byte("WILL ROT"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.PutBlobBytes(ctx, data); err != nil {
+	if _, err := l.putBytes(ctx, data); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(p)
@@ -234,7 +235,7 @@ func TestReadBlobVerifies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = io.Copy(io.Discard, VerifyingReader(f, d, tc.size, true, dir))
+			_, err = io.Copy(io.Discard, blobstore.VerifyingReader(f, d, tc.size, true, dir))
 			f.Close()
 			if !errors.As(err, &ie) || ie.Digest != d {
 				t.Fatalf("VerifyingReader read to EOF = %v; want an *IntegrityError naming %s", err, d)
@@ -262,7 +263,7 @@ func TestVerifyingReaderSizeOnly(t *testing.T) {
 		{"long, size only", append(bytes.Clone(data), '!'), false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := VerifyingReader(io.NopCloser(bytes.NewReader(tc.content)), d, int64(len(data)), tc.hashing, "dir")
+			r := blobstore.VerifyingReader(io.NopCloser(bytes.NewReader(tc.content)), d, int64(len(data)), tc.hashing, "dir")
 			_, err := io.Copy(io.Discard, r)
 			if (err == nil) != tc.ok {
 				t.Fatalf("read = %v, want ok=%v", err, tc.ok)

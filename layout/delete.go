@@ -18,13 +18,6 @@ type DeleteResult struct {
 	Reclaimed *GCResult `json:"reclaimed"`
 }
 
-// DeleteImage removes the entry sel selects from the layout at dir and
-// reclaims the blobs nothing else reaches. See Delete.
-func DeleteImage(ctx context.Context, dir string, sel Selector, opts ...Option) error {
-	_, err := Delete(ctx, dir, sel, opts...)
-	return err
-}
-
 // Delete removes what sel selects from index.json, then reclaims its blobs.
 //
 //   - By name: the entry with that name. The same manifest under another
@@ -44,15 +37,12 @@ func DeleteImage(ctx context.Context, dir string, sel Selector, opts ...Option) 
 // lease (so Delete waits for in-flight writers): of the deleted entries'
 // blobs, those no remaining entry reaches. With a shared blob directory no
 // blob is removed, because other layouts may use it (see GC).
-func Delete(ctx context.Context, dir string, sel Selector, opts ...Option) (*DeleteResult, error) {
-	l, err := Open(dir, opts...)
-	if err != nil {
-		return nil, err
-	}
-	defer l.Close()
+func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error) {
+	dir := l.dir
 	res := &DeleteResult{Entries: []imgspecv1.Descriptor{}}
 	var candidates map[digest.Digest]bool
-	err = l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
+	err := l.Update(ctx, func(tx *IndexTx) error {
+		idx := tx.idx
 		drop, err := l.selectForDelete(ctx, idx, sel)
 		if err != nil {
 			return err
@@ -89,7 +79,7 @@ func Delete(ctx context.Context, dir string, sel Selector, opts ...Option) (*Del
 		return res, err
 	}
 	defer release()
-	res.Reclaimed, err = l.gcLocked(ctx, GCOptions{}, candidates)
+	res.Reclaimed, err = l.gcLocked(ctx, gcOptions{}, candidates)
 	if err != nil {
 		return res, fmt.Errorf("deleted %s from index.json of %s, but reclaiming its blobs failed (run ocilayout gc): %w", describeSelector(sel), dir, err)
 	}

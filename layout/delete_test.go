@@ -24,7 +24,7 @@ func TestDelete(t *testing.T) {
 		var f fixture
 		f.a = mtManifest(t, l, imgspecv1.MediaTypeImageManifest, `{"a":1}`, "shared", "only-a")
 		mtTag(t, l, f.a, "a")
-		f.b = mtManifest(t, l, MediaTypeDockerManifest, `{"b":1}`, "shared", "only-b")
+		f.b = mtManifest(t, l, mediaTypeDockerManifest, `{"b":1}`, "shared", "only-b")
 		mtTag(t, l, f.b, "b")
 		mtTag(t, l, f.a, "c")
 		f.inner = mtManifest(t, l, imgspecv1.MediaTypeImageManifest, `{"inner":1}`, "inner")
@@ -75,7 +75,7 @@ func TestDelete(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, dir, f := build(t)
-			res, err := Delete(context.Background(), dir, sel(tc.sel(f)))
+			res, err := deleteIn(context.Background(), dir, sel(tc.sel(f)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +99,7 @@ func TestDelete(t *testing.T) {
 			"@" + digest.FromString("x").String(): "manifest " + digest.FromString("x").String(),
 			"@" + f.inner.desc.Digest.String():    "inside an index",
 		} {
-			_, err := Delete(context.Background(), dir, sel(s))
+			_, err := deleteIn(context.Background(), dir, sel(s))
 			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), dir) {
 				t.Errorf("Delete(%s) = %v, want an error naming %q and the layout", s, err, want)
 			}
@@ -119,7 +119,7 @@ func TestDeleteSharedBlobDirKeepsBlobs(t *testing.T) {
 	mtTag(t, a, img, "x")
 	b, _ := mtCreate(t, WithSharedBlobDir(shared))
 	mtTag(t, b, img, "x")
-	res, err := Delete(context.Background(), dirA, sel(t, "x"), WithSharedBlobDir(shared))
+	res, err := deleteIn(context.Background(), dirA, sel(t, "x"), WithSharedBlobDir(shared))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestDeleteImageZeroSelector(t *testing.T) {
 	l, dir := mtCreate(t)
 	img := mtManifest(t, l, imgspecv1.MediaTypeImageManifest, "{}", "only")
 	mtTag(t, l, img, "only")
-	if err := DeleteImage(context.Background(), dir, Selector{}); err != nil {
+	if _, err := deleteIn(context.Background(), dir, Selector{}); err != nil {
 		t.Fatal(err)
 	}
 	mtAssertPresent(t, l, false, img.blobs...)

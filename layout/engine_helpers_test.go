@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -33,7 +34,7 @@ func gtManifest(t *testing.T, l *Layout, seed string) imgspecv1.Descriptor {
 	t.Helper()
 	ctx := context.Background()
 	cfg := []byte(`{"architecture":"amd64","os":"linux","seed":"` + seed + `"}`)
-	cd, err := l.PutBlobBytes(ctx, cfg)
+	cd, err := l.putBytes(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func gtManifest(t *testing.T, l *Layout, seed string) imgspecv1.Descriptor {
 		Config:    imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageConfig, Digest: cd, Size: int64(len(cfg))},
 		Layers:    []imgspecv1.Descriptor{},
 	})
-	md, err := l.PutBlobBytes(ctx, m)
+	md, err := l.putBytes(ctx, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,4 +103,71 @@ func gtWriteRaw(t *testing.T, path string, data []byte) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// statBlob returns the size of blob d (the error wraps fs.ErrNotExist when
+// it is absent).
+func (l *Layout) statBlob(ctx context.Context, d digest.Digest) (int64, error) {
+	f, err := l.OpenBlob(ctx, d)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// addManifest tags desc as name in one transaction.
+func (l *Layout) addManifest(ctx context.Context, desc imgspecv1.Descriptor, name string) error {
+	return l.Update(ctx, func(tx *IndexTx) error { return tx.Tag(desc, name) })
+}
+
+// deleteIn opens the layout at dir and deletes what sel selects.
+func deleteIn(ctx context.Context, dir string, sel Selector, opts ...Option) (*DeleteResult, error) {
+	l, err := Open(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return l.Delete(ctx, sel)
+}
+
+// updateRaw changes index.json by hand inside a transaction, for tests
+// that set up what no verb would write.
+func (l *Layout) updateRaw(ctx context.Context, fn func(*imgspecv1.Index) error) error {
+	return l.Update(ctx, func(tx *IndexTx) error { return fn(tx.idx) })
+}
+
+// testEntry is one index.json entry as the tests look at it.
+type testEntry struct {
+	Name        string
+	Digest      digest.Digest
+	MediaType   string
+	Size        int64
+	Platform    *imgspecv1.Platform
+	Annotations map[string]string
+}
+
+// list returns the entries of index.json in order.
+func (l *Layout) list(ctx context.Context) ([]testEntry, error) {
+	idx, err := l.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]testEntry, 0, len(idx.Manifests))
+	for _, d := range idx.Manifests {
+		out = append(out, testEntry{Name: entryName(d), Digest: d.Digest, MediaType: d.MediaType, Size: d.Size, Platform: d.Platform, Annotations: d.Annotations})
+	}
+	return out, nil
+}
+
+// linkOpts are LinkBlob's options for a verified or trusted link.
+func linkOpts(verify bool) []BlobOption {
+	if verify {
+		return nil
+	}
+	return []BlobOption{SizeOnly()}
 }

@@ -8,16 +8,20 @@ import (
 	"path"
 	"strings"
 
+	"github.com/ocilayout/ocilayout/layout/internal/blobstore"
+	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// GCOptions tunes GC.
-type GCOptions struct {
-	// DryRun reports what would be removed and removes nothing. It still
-	// waits for in-flight writers, so that its answer is what GC would do.
-	DryRun bool
-}
+// GCOption tunes GC.
+type GCOption func(*gcOptions)
+
+type gcOptions struct{ dryRun bool }
+
+// DryRun makes GC report what it would remove and remove nothing. It still
+// waits for in-flight writers, so that its answer is what GC would do.
+func DryRun() GCOption { return func(o *gcOptions) { o.dryRun = true } }
 
 // RemovedFile is one blob or temp file GC removed (or would remove).
 type RemovedFile struct {
@@ -39,9 +43,6 @@ type GCResult struct {
 	// directory, whose blobs GC never removes (see GC).
 	SharedBlobDir bool `json:"sharedBlobDir"`
 }
-
-// Files is the number of files removed.
-func (r *GCResult) Files() int { return len(r.Blobs) + len(r.TempFiles) }
 
 // Bytes is the number of bytes the removed files held.
 func (r *GCResult) Bytes() int64 {
@@ -90,24 +91,28 @@ var (
 // GC fails, removing no blob, if a reachable manifest or index cannot be
 // read: what it refers to is then unknown. Run Verify to see why. A crash
 // during GC leaves a sound layout with some garbage left; GC again finishes.
-func (l *Layout) GC(ctx context.Context, opts GCOptions) (*GCResult, error) {
+func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
+	var o gcOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	release, err := l.acquireGCLease()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	return l.gcLocked(ctx, opts, nil)
+	return l.gcLocked(ctx, o, nil)
 }
 
 // gcLocked is GC once the exclusive lease is held. With candidates non-nil
 // only those blobs may be removed (Delete reclaims what it unreferenced).
-func (l *Layout) gcLocked(ctx context.Context, opts GCOptions, candidates map[digest.Digest]bool) (*GCResult, error) {
+func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[digest.Digest]bool) (*GCResult, error) {
 	unlock, err := l.lock(indexLockFile, true)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	res := &GCResult{DryRun: opts.DryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}}
+	res := &GCResult{DryRun: opts.dryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}}
 	idx, err := l.Index(ctx)
 	if err != nil {
 		return nil, err
@@ -118,7 +123,7 @@ func (l *Layout) gcLocked(ctx context.Context, opts GCOptions, candidates map[di
 	}
 	if len(orphans) > 0 {
 		idx.Manifests, res.Entries = removeEntries(idx.Manifests, orphans)
-		if !opts.DryRun {
+		if !opts.dryRun {
 			if err := l.writeIndex(idx); err != nil {
 				return nil, err
 			}
@@ -131,7 +136,7 @@ func (l *Layout) gcLocked(ctx context.Context, opts GCOptions, candidates map[di
 	}
 	removed := 0
 	remove := func(root rootRemover, name string, f RemovedFile, list *[]RemovedFile) error {
-		if !opts.DryRun {
+		if !opts.dryRun {
 			if testHookBeforeRemove != nil {
 				testHookBeforeRemove(removed)
 			}
@@ -154,17 +159,17 @@ func (l *Layout) gcLocked(ctx context.Context, opts GCOptions, candidates map[di
 			return nil, err
 		}
 	}
-	if l.shared || l.blobs == nil {
+	if l.shared || l.blobs.Root() == nil {
 		return res, nil
 	}
-	blobTemps, err := tempFiles(l.blobs.FS(), ".")
+	blobTemps, err := tempFiles(l.blobs.Root().FS(), ".")
 	if err != nil {
 		return nil, fmt.Errorf("listing blobs of %s: %w", l.dir, err)
 	}
 	for _, t := range blobTemps {
 		name := t.Path
 		t.Path = path.Join(imgspecv1.ImageBlobsDir, name)
-		if err := remove(l.blobs, name, t, &res.TempFiles); err != nil {
+		if err := remove(l.blobs.Root(), name, t, &res.TempFiles); err != nil {
 			return nil, err
 		}
 	}
@@ -179,8 +184,8 @@ func (l *Layout) gcLocked(ctx context.Context, opts GCOptions, candidates map[di
 		if reach.has(b.Digest) || (candidates != nil && !candidates[b.Digest]) {
 			continue
 		}
-		p, _ := blobPath(b.Digest)
-		if err := remove(l.blobs, p, b, &res.Blobs); err != nil {
+		p, _ := blobstore.Path(b.Digest)
+		if err := remove(l.blobs.Root(), p, b, &res.Blobs); err != nil {
 			return nil, err
 		}
 	}
@@ -213,7 +218,7 @@ func tempFiles(fsys fs.FS, dir string) ([]RemovedFile, error) {
 // (ALG/HEX, with a known algorithm and a well-formed HEX) makes it a blob.
 // Anything else there is not ours to remove; Verify reports it.
 func (l *Layout) listBlobs() ([]RemovedFile, error) {
-	fsys := l.blobs.FS()
+	fsys := l.blobs.Root().FS()
 	algs, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("listing blobs of %s: %w", l.dir, err)
@@ -230,14 +235,14 @@ func (l *Layout) listBlobs() ([]RemovedFile, error) {
 		}
 		for _, f := range files {
 			d := digest.NewDigestFromEncoded(alg, f.Name())
-			if f.IsDir() || validDigest(d) != nil {
+			if f.IsDir() || indexjson.ValidDigest(d) != nil {
 				continue
 			}
 			var size int64
 			if fi, err := f.Info(); err == nil {
 				size = fi.Size()
 			}
-			p, _ := l.BlobPath(d)
+			p, _ := l.blobPath(d)
 			out = append(out, RemovedFile{Digest: d, Path: p, Size: size})
 		}
 	}

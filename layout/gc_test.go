@@ -22,12 +22,16 @@ func TestGCAfterTagMove(t *testing.T) {
 			l, _ := mtCreate(t)
 			old := mtManifest(t, l, imgspecv1.MediaTypeImageManifest, `{"v":1}`, "base", "old-app")
 			mtTag(t, l, old, "app:latest")
-			other := mtManifest(t, l, MediaTypeDockerManifest, `{"other":1}`, "base", "other")
+			other := mtManifest(t, l, mediaTypeDockerManifest, `{"other":1}`, "base", "other")
 			mtTag(t, l, other, "other")
 			cur := mtManifest(t, l, imgspecv1.MediaTypeImageManifest, `{"v":2}`, "base", "new-app")
 			mtTag(t, l, cur, "app:latest") // the tag moves; old is now garbage
 
-			res, err := l.GC(ctx, GCOptions{DryRun: dryRun})
+			var opts []GCOption
+			if dryRun {
+				opts = append(opts, DryRun())
+			}
+			res, err := l.GC(ctx, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,8 +50,8 @@ func TestGCAfterTagMove(t *testing.T) {
 					t.Errorf("%s not freed", d)
 				}
 			}
-			if res.Bytes() != bytes || bytes == 0 || res.Files() != len(want) {
-				t.Errorf("Bytes()=%d Files()=%d, blobs sum to %d", res.Bytes(), res.Files(), bytes)
+			if res.Bytes() != bytes || bytes == 0 || (len(res.Blobs)+len(res.TempFiles)) != len(want) {
+				t.Errorf("Bytes()=%d Files()=%d, blobs sum to %d", res.Bytes(), (len(res.Blobs) + len(res.TempFiles)), bytes)
 			}
 			mtAssertPresent(t, l, dryRun, want...)
 			mtAssertPresent(t, l, true, append(cur.blobs, other.blobs...)...)
@@ -66,7 +70,7 @@ func TestGCTempFilesAndOrphanReferrers(t *testing.T) {
 	sig := mtReferrer(t, l, img.desc, "sig")
 	// Remove the subject behind Delete's back, as a tool unaware of
 	// referrers would: the signature entry is left without a subject.
-	if err := l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
+	if err := l.updateRaw(ctx, func(idx *imgspecv1.Index) error {
 		idx.Manifests = idx.Manifests[1:]
 		return nil
 	}); err != nil {
@@ -79,7 +83,7 @@ func TestGCTempFilesAndOrphanReferrers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := l.GC(ctx, GCOptions{})
+	res, err := l.GC(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +113,7 @@ func TestGCRefusesWhenAManifestIsUnreadable(t *testing.T) {
 	mtTag(t, l, img, "x")
 	garbage := mtPut(t, l, "", []byte("garbage"))
 	mtCorrupt(t, dir, img.desc.Digest, []byte(`{"schemaVersion":2}`))
-	if _, err := l.GC(context.Background(), GCOptions{}); err == nil {
+	if _, err := l.GC(context.Background()); err == nil {
 		t.Fatal("GC succeeded over a corrupt manifest")
 	}
 	mtAssertPresent(t, l, true, garbage.Digest, img.blobs[1], img.blobs[2])
@@ -134,7 +138,7 @@ func TestGCKeepsBlobsOfAnInFlightWriter(t *testing.T) {
 			return
 		}
 		defer other.Close()
-		_, err = other.GC(ctx, GCOptions{})
+		_, err = other.GC(ctx)
 		done <- err
 	}()
 	mtTag(t, l, img, "committed")
@@ -153,7 +157,7 @@ func TestGCSharedBlobDirRemovesNoBlob(t *testing.T) {
 	b, _ := mtCreate(t, WithSharedBlobDir(shared))
 	onlyB := mtManifest(t, b, imgspecv1.MediaTypeImageManifest, `{"b":1}`, "b")
 	mtTag(t, b, onlyB, "b") // a does not reach these blobs; gc of a must keep them
-	res, err := a.GC(ctx, GCOptions{})
+	res, err := a.GC(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,10 +196,10 @@ func TestMTCrashHelper(t *testing.T) {
 	case "gc":
 		var l *Layout
 		if l, err = Open(dir); err == nil {
-			_, err = l.GC(context.Background(), GCOptions{})
+			_, err = l.GC(context.Background())
 		}
 	case "delete":
-		_, err = Delete(context.Background(), dir, Selector{kind: selectName, name: "victim"})
+		_, err = deleteIn(context.Background(), dir, Selector{kind: selectName, name: "victim"})
 	}
 	t.Fatalf("%s was not killed (err %v)", spec, err)
 }
@@ -225,11 +229,11 @@ func TestCrashDuringDeleteAndGC(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, p := range r.Problems {
-				if p.Kind != ProblemUnreachable && p.Kind != ProblemTemp {
+				if p.Kind != problemUnreachable && p.Kind != problemTemp {
 					t.Errorf("after the crash: %s", p)
 				}
 			}
-			if _, err := l.GC(context.Background(), GCOptions{}); err != nil {
+			if _, err := l.GC(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			mtAssertSound(t, l)

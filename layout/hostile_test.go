@@ -48,7 +48,7 @@ func TestHostileLayouts(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			read:    func(ctx context.Context, l *Layout) error { _, err := l.StatBlob(ctx, sd); return err },
+			read:    func(ctx context.Context, l *Layout) error { _, err := l.statBlob(ctx, sd); return err },
 			wantErr: "not a regular file",
 		},
 		{
@@ -89,7 +89,7 @@ func TestHostileLayouts(t *testing.T) {
 			name: "huge index.json",
 			setup: func(t *testing.T, dir, _ string) {
 				// Sparse: the test costs no disk, the reader must still refuse it.
-				if err := os.Truncate(filepath.Join(dir, "index.json"), MaxIndexSize+1); err != nil {
+				if err := os.Truncate(filepath.Join(dir, "index.json"), maxIndexSize+1); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -113,7 +113,7 @@ func TestHostileLayouts(t *testing.T) {
 			setup: func(t *testing.T, dir, _ string) {
 				p := filepath.Join(dir, "blobs", "sha256", sd.Encoded())
 				gtWriteRaw(t, p, nil)
-				if err := os.Truncate(p, MaxManifestSize+10); err != nil {
+				if err := os.Truncate(p, maxManifestSize+10); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -190,7 +190,7 @@ func gtIndex(t *testing.T, dir, digestJSON string) {
 func gtReadIndex(ctx context.Context, l *Layout) error {
 	_, err := l.Index(ctx)
 	if err == nil {
-		_, err = l.List(ctx)
+		_, err = l.list(ctx)
 	}
 	return err
 }

@@ -8,13 +8,15 @@ import (
 	"io"
 	"os"
 
+	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
+	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// MaxIndexSize bounds index.json. 64 MiB holds several hundred thousand
+// maxIndexSize bounds index.json. 64 MiB holds several hundred thousand
 // entries; anything larger is treated as hostile rather than read.
-const MaxIndexSize = 64 << 20
+const maxIndexSize = 64 << 20
 
 // Index reads index.json. It takes no lock: writers replace the file by
 // rename, so a reader sees either the old or the new index, whole.
@@ -27,7 +29,7 @@ func (l *Layout) Index(ctx context.Context) (*imgspecv1.Index, error) {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}
 	defer f.Close()
-	data, err := readAllSized(f, MaxIndexSize)
+	data, err := readAllSized(f, maxIndexSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}
@@ -58,7 +60,7 @@ func readAllSized(f *os.File, limit int64) ([]byte, error) {
 // parseIndex decodes an image index and checks every descriptor's digest,
 // so that nothing later joins an unchecked string into a path.
 func parseIndex(data []byte, what string) (*imgspecv1.Index, error) {
-	idx, err := decodeIndex(data)
+	idx, err := indexjson.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", what, err)
 	}
@@ -66,7 +68,7 @@ func parseIndex(data []byte, what string) (*imgspecv1.Index, error) {
 		return nil, fmt.Errorf("parsing %s: schemaVersion %d, expected 2", what, idx.SchemaVersion)
 	}
 	for i, d := range idx.Manifests {
-		if err := validDigest(d.Digest); err != nil {
+		if err := indexjson.ValidDigest(d.Digest); err != nil {
 			return nil, fmt.Errorf("parsing %s: entry %d has invalid digest %q: %w", what, i, string(d.Digest), err)
 		}
 		if d.Size < 0 {
@@ -84,8 +86,8 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 	}
 	// Encoding straight into the temp file keeps a large index (10,000
 	// tags are ~2.4 MB) from being built up in a growing buffer first.
-	err := writeFileAtomicFunc(l.root, imgspecv1.ImageIndexFile, func(w *bufio.Writer) error {
-		return encodeIndex(w, idx)
+	err := atomicfile.WriteFunc(l.root, imgspecv1.ImageIndexFile, func(w *bufio.Writer) error {
+		return indexjson.Encode(w, idx)
 	})
 	if err != nil {
 		return fmt.Errorf("writing index.json of %s: %w", l.dir, err)
@@ -93,11 +95,18 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 	return nil
 }
 
-// UpdateIndex applies fn to index.json under the layout's exclusive lock:
-// it re-reads the file after taking the lock, so changes by other
-// processes since this layout was opened are kept, and writes the result
-// atomically. If fn returns an error nothing is written.
-func (l *Layout) UpdateIndex(ctx context.Context, fn func(*imgspecv1.Index) error) error {
+// Update runs fn on index.json as one transaction: under the layout's
+// exclusive lock it re-reads the file (so changes other processes made
+// since this layout was opened are kept), lets fn change it through tx,
+// brings the referrers fallback tag of every subject whose referrers
+// changed up to date, once, and replaces the file atomically and durably.
+// If fn returns an error nothing is written.
+//
+// Every writer of the module goes through here: copy's Commit, Attach,
+// Delete, GC. fn runs with the lock held, so it should only change the
+// index; blobs belong before Update (PutBlob, PutArtifact), under a
+// WriteLease so that GC keeps them until the index names them.
+func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
 	unlock, err := l.lock(indexLockFile, true)
 	if err != nil {
 		return err
@@ -107,25 +116,55 @@ func (l *Layout) UpdateIndex(ctx context.Context, fn func(*imgspecv1.Index) erro
 	if err != nil {
 		return err
 	}
-	if err := fn(idx); err != nil {
+	tx := &IndexTx{l: l, ctx: ctx, idx: idx}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.finish(); err != nil {
 		return err
 	}
 	return l.writeIndex(idx)
 }
 
-// AddManifest records desc in index.json under name ("" for untagged).
+// IndexTx is the index.json being changed inside Update. Its verbs are
+// the only ways entries change, so the rules (a name is unique, an
+// untagged leftover of a tag move goes with its referrers, a referrer
+// names its subject) hold for every writer.
+type IndexTx struct {
+	l        *Layout
+	ctx      context.Context
+	idx      *imgspecv1.Index
+	subjects []digest.Digest // whose fallback tag finish rewrites, in order
+}
+
+// Entries returns the entries as they stand in the transaction. The slice
+// must not be changed; use the verbs.
+func (tx *IndexTx) Entries() []imgspecv1.Descriptor { return tx.idx.Manifests }
+
+// Tag records desc in index.json under name ("" for untagged).
 // A name is unique: the entry that held it before loses it, and is dropped
 // when it is left with no name (together with the referrers whose subject
 // it was, unless another entry still has its digest), because an untagged
 // leftover of a tag move is what makes other layouts grow forever. An
 // untagged write of a digest already present changes nothing.
-func (l *Layout) AddManifest(ctx context.Context, desc imgspecv1.Descriptor, name string) error {
-	return l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
-		return ApplyAddManifest(idx, desc, name)
-	})
+func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
+	if name != "" {
+		if err := ValidateName(name); err != nil {
+			return err
+		}
+	}
+	applyTag(tx.idx, desc, name)
+	return nil
 }
 
-func applyAddManifest(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) {
+// remove drops the entries at the positions in drop and returns them.
+func (tx *IndexTx) remove(drop map[int]bool) []imgspecv1.Descriptor {
+	var removed []imgspecv1.Descriptor
+	tx.idx.Manifests, removed = removeEntries(tx.idx.Manifests, drop)
+	return removed
+}
+
+func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) {
 	desc.Annotations = cloneMap(desc.Annotations)
 	if name == "" {
 		delete(desc.Annotations, imgspecv1.AnnotationRefName)
@@ -202,10 +241,18 @@ func dropReferrersOf(entries []imgspecv1.Descriptor, gone []digest.Digest) []img
 }
 
 // AnnotationSubject marks an index.json entry that is a referrer (a
-// signature or other artifact) with the digest of the manifest it refers
-// to, so that index-level operations (tag moves, delete, list) can find an
-// image's referrers without reading every manifest.
-const AnnotationSubject = "io.github.ocilayout.subject"
+// signature, SBOM or other artifact) with the digest of the manifest it
+// refers to, so that index-level operations (tag moves, delete, gc,
+// Referrers) find an image's referrers without reading every manifest.
+const AnnotationSubject = indexjson.AnnotationSubject
+
+// AnnotationSubjectRoot marks a referrer entry whose subject is an
+// instance inside an index (copy --all) with the digest of the top-level
+// index.json entry it was committed with. Instances have no index.json
+// entry of their own, so without it a tag move that drops the index would
+// leave its instances' signatures listed forever; with it they go with the
+// index, as a top-level image's referrers go with the image.
+const AnnotationSubjectRoot = indexjson.AnnotationSubjectRoot
 
 func entryName(d imgspecv1.Descriptor) string { return d.Annotations[imgspecv1.AnnotationRefName] }
 
@@ -218,28 +265,4 @@ func cloneMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// Entry is one top-level entry of index.json, as List reports it.
-type Entry struct {
-	Name        string              `json:"name"`
-	Digest      digest.Digest       `json:"digest"`
-	MediaType   string              `json:"mediaType"`
-	Size        int64               `json:"size"`
-	Platform    *imgspecv1.Platform `json:"platform,omitempty"`
-	Annotations map[string]string   `json:"annotations,omitempty"`
-}
-
-// List returns the entries of index.json in order. It reads index.json
-// alone, so it costs O(entries), not O(manifests).
-func (l *Layout) List(ctx context.Context) ([]Entry, error) {
-	idx, err := l.Index(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Entry, 0, len(idx.Manifests))
-	for _, d := range idx.Manifests {
-		out = append(out, Entry{Name: entryName(d), Digest: d.Digest, MediaType: d.MediaType, Size: d.Size, Platform: d.Platform, Annotations: d.Annotations})
-	}
-	return out, nil
 }

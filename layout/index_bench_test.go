@@ -29,7 +29,7 @@ func benchTagged(b *testing.B) (*Layout, imgspecv1.Descriptor) {
 	}
 	b.Cleanup(func() { l.Close() })
 	desc := gtManifestTB(b, l)
-	err = l.UpdateIndex(context.Background(), func(idx *imgspecv1.Index) error {
+	err = l.updateRaw(context.Background(), func(idx *imgspecv1.Index) error {
 		for i := range benchTags() {
 			e := desc
 			e.Annotations = map[string]string{imgspecv1.AnnotationRefName: "t" + strconv.Itoa(i)}
@@ -44,7 +44,7 @@ func benchTagged(b *testing.B) (*Layout, imgspecv1.Descriptor) {
 }
 
 func gtManifestTB(b *testing.B, l *Layout) imgspecv1.Descriptor {
-	d, err := l.PutBlobBytes(context.Background(), []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`))
+	d, err := l.putBytes(context.Background(), []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func gtManifestTB(b *testing.B, l *Layout) imgspecv1.Descriptor {
 func BenchmarkTagsAdd(b *testing.B) {
 	l, desc := benchTagged(b)
 	for b.Loop() {
-		if err := l.AddManifest(context.Background(), desc, "new"); err != nil {
+		if err := l.addManifest(context.Background(), desc, "new"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -66,7 +66,7 @@ func BenchmarkTagsAdd(b *testing.B) {
 func BenchmarkTagsList(b *testing.B) {
 	l, _ := benchTagged(b)
 	for b.Loop() {
-		if _, err := l.List(context.Background()); err != nil {
+		if _, err := l.list(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}

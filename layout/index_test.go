@@ -53,11 +53,11 @@ func TestAddManifestTagMoves(t *testing.T) {
 			keyOf[r.Digest] = "r"
 
 			for _, s := range tc.steps {
-				if err := l.AddManifest(ctx, descs[s.img], s.name); err != nil {
+				if err := l.addManifest(ctx, descs[s.img], s.name); err != nil {
 					t.Fatalf("AddManifest(%s, %q): %v", s.img, s.name, err)
 				}
 			}
-			entries, err := l.List(ctx)
+			entries, err := l.list(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +79,7 @@ func TestAddManifestRefusesBadName(t *testing.T) {
 	ctx := context.Background()
 	d := gtManifest(t, l, "a")
 	before := gtTree(t, dir)
-	err := l.AddManifest(ctx, d, "no spaces")
+	err := l.addManifest(ctx, d, "no spaces")
 	if err == nil || !strings.Contains(err.Error(), `"no spaces"`) {
 		t.Fatalf("AddManifest with a bad name = %v", err)
 	}
@@ -101,7 +101,7 @@ func TestAddManifestConcurrentGoroutines(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { errs[i] = l.AddManifest(ctx, descs[i], fmt.Sprintf("t%d", i)) })
+		wg.Go(func() { errs[i] = l.addManifest(ctx, descs[i], fmt.Sprintf("t%d", i)) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -109,7 +109,7 @@ func TestAddManifestConcurrentGoroutines(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	entries, err := l.List(ctx)
+	entries, err := l.list(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

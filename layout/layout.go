@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
+	"github.com/ocilayout/ocilayout/layout/internal/blobstore"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -19,7 +21,7 @@ import (
 const (
 	indexLockFile = ".ocilayout.lock"    // exclusive while index.json is read-modified-written
 	leaseLockFile = ".ocilayout-gc.lock" // shared by writers, exclusive by GC
-	tempPrefix    = ".ocilayout-tmp-"    // temp files of atomic writes
+	tempPrefix    = atomicfile.Prefix    // temp files of atomic writes
 )
 
 // Option configures Open and Create.
@@ -40,8 +42,8 @@ func WithSharedBlobDir(dir string) Option { return func(o *options) { o.sharedBl
 // because each UpdateIndex opens its own lock file description.
 type Layout struct {
 	dir    string
-	root   *os.Root // the layout directory
-	blobs  *os.Root // blobs/ or the shared blob directory; nil if it does not exist yet
+	root   *os.Root         // the layout directory
+	blobs  *blobstore.Store // blobs/ or the shared blob directory
 	shared bool
 }
 
@@ -84,19 +86,21 @@ func open(dir string, create bool, opts []Option) (_ *Layout, retErr error) {
 	} else if _, err := root.Stat(imgspecv1.ImageIndexFile); err != nil {
 		return nil, fmt.Errorf("%s is not an OCI image layout: %w", dir, err)
 	}
+	var blobRoot *os.Root
 	if o.sharedBlobDir != "" {
 		if create {
 			if err := os.MkdirAll(o.sharedBlobDir, 0o755); err != nil {
 				return nil, fmt.Errorf("creating shared blob directory %s: %w", o.sharedBlobDir, err)
 			}
 		}
-		l.blobs, err = os.OpenRoot(o.sharedBlobDir)
+		blobRoot, err = os.OpenRoot(o.sharedBlobDir)
 	} else {
-		l.blobs, err = root.OpenRoot(imgspecv1.ImageBlobsDir)
+		blobRoot, err = root.OpenRoot(imgspecv1.ImageBlobsDir)
 	}
 	if err != nil && !(errors.Is(err, fs.ErrNotExist) && !create) {
 		return nil, fmt.Errorf("opening blob directory of %s: %w", dir, err)
 	}
+	l.blobs = blobstore.New(blobRoot, dir)
 	return l, nil
 }
 
@@ -126,7 +130,7 @@ func (l *Layout) initialise() error {
 		return fmt.Errorf("creating blobs/ in %s: %w", l.dir, err)
 	}
 	layoutJSON, _ := json.Marshal(imgspecv1.ImageLayout{Version: imgspecv1.ImageLayoutVersion})
-	if err := writeFileAtomic(l.root, imgspecv1.ImageLayoutFile, layoutJSON); err != nil {
+	if err := atomicfile.Write(l.root, imgspecv1.ImageLayoutFile, layoutJSON); err != nil {
 		return err
 	}
 	return l.writeIndex(&imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{}})
@@ -152,25 +156,14 @@ func (l *Layout) checkInitialisable() error {
 	return nil
 }
 
-// Dir returns the directory the layout was opened with.
-func (l *Layout) Dir() string { return l.dir }
-
 // Close releases the layout's directory handles.
 func (l *Layout) Close() error {
 	var errs []error
-	if l.blobs != nil {
-		errs = append(errs, l.blobs.Close())
+	if r := l.blobs.Root(); r != nil {
+		errs = append(errs, r.Close())
 	}
 	errs = append(errs, l.root.Close())
 	return errors.Join(errs...)
-}
-
-// blobRoot returns the blob directory or a clear error when it is missing.
-func (l *Layout) blobRoot() (*os.Root, error) {
-	if l.blobs == nil {
-		return nil, fmt.Errorf("layout %s has no %s directory: %w", l.dir, imgspecv1.ImageBlobsDir, fs.ErrNotExist)
-	}
-	return l.blobs, nil
 }
 
 // checkContext is a cheap cancellation point before I/O.

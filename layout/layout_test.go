@@ -70,7 +70,7 @@ func TestCreate(t *testing.T) {
 			if fi, err := os.Stat(filepath.Join(dir, "blobs")); err != nil || !fi.IsDir() {
 				t.Errorf("blobs/ missing: %v", err)
 			}
-			entries, err := l.List(context.Background())
+			entries, err := l.list(context.Background())
 			if err != nil || len(entries) != 0 {
 				t.Errorf("a new layout lists %v, %v", entries, err)
 			}
@@ -82,7 +82,7 @@ func TestCreate(t *testing.T) {
 // as is.
 func TestCreateExistingLayoutKeepsIndex(t *testing.T) {
 	l, dir := gtCreate(t)
-	if err := l.AddManifest(context.Background(), gtManifest(t, l, "a"), "v1"); err != nil {
+	if err := l.addManifest(context.Background(), gtManifest(t, l, "a"), "v1"); err != nil {
 		t.Fatal(err)
 	}
 	before := gtTree(t, dir)
@@ -104,7 +104,7 @@ func TestOpenCreatesNothing(t *testing.T) {
 	l, dir := gtCreate(t)
 	ctx := context.Background()
 	d := gtManifest(t, l, "a")
-	if err := l.AddManifest(ctx, d, "v1"); err != nil {
+	if err := l.addManifest(ctx, d, "v1"); err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
@@ -131,10 +131,10 @@ func TestOpenCreatesNothing(t *testing.T) {
 	if err != nil || got.Digest != d.Digest {
 		t.Fatalf("Resolve = %v, %v", got.Digest, err)
 	}
-	if _, err := r.ReadManifestBlob(ctx, got); err != nil {
+	if _, err := r.readManifestBlob(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.List(ctx); err != nil {
+	if _, err := r.list(ctx); err != nil {
 		t.Fatal(err)
 	}
 	r.Close()

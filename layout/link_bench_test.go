@@ -24,7 +24,7 @@ func BenchmarkBlobInto(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := src.PutBlobBytes(ctx, data); err != nil {
+	if _, err := src.putBytes(ctx, data); err != nil {
 		b.Fatal(err)
 	}
 	for _, mode := range []string{"put", "link-verified", "link-trusted"} {
@@ -41,8 +41,8 @@ func BenchmarkBlobInto(b *testing.B) {
 				case "put":
 					_, _, err = dst.PutBlob(ctx, bytes.NewReader(data), d, int64(len(data)))
 				default:
-					var m LinkMethod
-					m, err = dst.LinkBlobFrom(ctx, filepath.Join(srcDir, "blobs"), d, int64(len(data)), mode == "link-verified")
+					var m string
+					m, err = dst.LinkBlob(ctx, filepath.Join(srcDir, "blobs"), d, int64(len(data)), linkOpts(mode == "link-verified")...)
 					if err == nil && m == "" {
 						b.Fatal("not linked")
 					}

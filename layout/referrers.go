@@ -10,124 +10,98 @@ import (
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Media types of a stored simple-signing signature. There is no registered
-// or de-facto type for a GPG "atomic container signature" in OCI storage
-// (cosign's application/vnd.dev.cosign.simplesigning.v1+json is the JSON
-// payload with the signature in an annotation, which is a different
-// format, and notation uses its own types), so we name ours under our
-// vendor prefix rather than squat on containers' or sigstore's:
-//
-//   - the artifact manifest is an ordinary OCI image manifest, so every
-//     tool that walks index.json (umoci gc, oras, crane, skopeo) treats it
-//     as reachable content and keeps its blobs;
-//   - artifactType ArtifactTypeSimpleSigning tells referrers readers
-//     (oras discover, regclient) what it is;
-//   - config is the OCI empty descriptor, as the image spec recommends for
-//     artifacts without configuration;
-//   - one layer of MediaTypeSimpleSigningLayer holding the signature bytes
-//     exactly as containers/image produces and verifies them (an OpenPGP
-//     signed message whose literal data is the simple-signing JSON).
-const (
-	ArtifactTypeSimpleSigning   = "application/vnd.ocilayout.simple-signing.v1"
-	MediaTypeSimpleSigningLayer = "application/vnd.ocilayout.simple-signing.signature.v1"
-)
-
-// AnnotationSubjectRoot marks a referrer entry whose subject is an
-// instance inside an index (copy --all) with the digest of the top-level
-// index.json entry it was committed with. Instances have no index.json
-// entry of their own, so without it a tag move that drops the index would
-// leave its instances' signatures listed forever; with it they go with the
-// index, as a top-level image's referrers go with the image.
-const AnnotationSubjectRoot = "io.github.ocilayout.subject-root"
+// How referrers live in a layout. A referrer (signature, SBOM,
+// attestation) is an OCI image manifest whose subject is the manifest it
+// refers to. We record each as an untagged index.json entry carrying
+// AnnotationSubject, which is what oras-go and notation write and read,
+// and which keeps its blobs reachable for every tool that walks index.json
+// (umoci gc, oras, crane); and we keep the OCI referrers fallback tag
+// "ALG-HEX" of the subject (an index listing its referrers), which
+// regclient's ocidir and oras read. IndexTx.AddReferrers changes the
+// first, and Update rewrites the second once per transaction.
 
 // emptyJSON is the content of the OCI empty descriptor.
 var emptyJSON = []byte("{}")
 
-// ReferrersTag is the OCI referrers fallback tag for subject: "ALG-HEX",
+// referrersTag is the OCI referrers fallback tag for subject: "ALG-HEX",
 // the tag the distribution spec defines for registries without the
-// referrers API, which regclient's ocidir and oras also read in layouts.
-func ReferrersTag(subject digest.Digest) string {
+// referrers API.
+func referrersTag(subject digest.Digest) string {
 	return subject.Algorithm().String() + "-" + subject.Encoded()
 }
 
-// PutSignatureArtifact stores sig as a signature artifact of subject (its
-// layer, the empty config and the artifact manifest) and returns the
-// manifest's descriptor, ready for ApplyReferrers. It does not touch
-// index.json: until a caller records the descriptor, the blobs are
-// unreferenced and GC may reclaim them once the writer's lease is gone.
-// The manifest is deterministic in (subject, sig), so storing the same
-// signature twice yields the same descriptor, which is how re-copies
-// avoid duplicates.
-func (l *Layout) PutSignatureArtifact(ctx context.Context, subject imgspecv1.Descriptor, sig []byte) (imgspecv1.Descriptor, error) {
-	if len(sig) == 0 {
-		return imgspecv1.Descriptor{}, fmt.Errorf("storing signature of %s in %s: empty signature", subject.Digest, l.dir)
-	}
+// Artifact is a referrer to store: an OCI image manifest of type
+// ArtifactType whose layers are blobs already put into the layout (PutBlob)
+// and whose config is the OCI empty descriptor unless Config is set.
+type Artifact struct {
+	ArtifactType string
+	Config       *imgspecv1.Descriptor
+	Layers       []imgspecv1.Descriptor
+	Annotations  map[string]string
+}
+
+// PutArtifact stores the manifest of a (and the empty config it needs) as
+// a referrer of subject and returns the index.json entry that records it,
+// for IndexTx.AddReferrers. It does not touch index.json: until a
+// transaction records the entry, the blobs are unreferenced and GC may
+// reclaim them once the writer's WriteLease is released. The manifest is
+// deterministic in (subject, a), so storing the same artifact twice yields
+// the same entry, which is how re-copies avoid duplicates.
+func (l *Layout) PutArtifact(ctx context.Context, subject imgspecv1.Descriptor, a Artifact) (imgspecv1.Descriptor, error) {
 	if err := subject.Digest.Validate(); err != nil {
-		return imgspecv1.Descriptor{}, fmt.Errorf("storing signature in %s: invalid subject digest %q: %w", l.dir, string(subject.Digest), err)
+		return imgspecv1.Descriptor{}, fmt.Errorf("storing an artifact in %s: invalid subject digest %q: %w", l.dir, string(subject.Digest), err)
 	}
-	layerDigest, err := l.PutBlobBytes(ctx, sig)
-	if err != nil {
-		return imgspecv1.Descriptor{}, err
-	}
-	configDigest, err := l.PutBlobBytes(ctx, emptyJSON)
-	if err != nil {
-		return imgspecv1.Descriptor{}, err
+	config := a.Config
+	if config == nil {
+		d, err := l.putBytes(ctx, emptyJSON)
+		if err != nil {
+			return imgspecv1.Descriptor{}, err
+		}
+		config = &imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeEmptyJSON, Digest: d, Size: int64(len(emptyJSON))}
 	}
 	m := imgspecv1.Manifest{
 		Versioned:    imgspec.Versioned{SchemaVersion: 2},
 		MediaType:    imgspecv1.MediaTypeImageManifest,
-		ArtifactType: ArtifactTypeSimpleSigning,
-		Config:       imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeEmptyJSON, Digest: configDigest, Size: int64(len(emptyJSON))},
-		Layers:       []imgspecv1.Descriptor{{MediaType: MediaTypeSimpleSigningLayer, Digest: layerDigest, Size: int64(len(sig))}},
+		ArtifactType: a.ArtifactType,
+		Config:       *config,
+		Layers:       a.Layers,
 		Subject:      &imgspecv1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
+		Annotations:  a.Annotations,
+	}
+	if m.Layers == nil {
+		m.Layers = []imgspecv1.Descriptor{}
 	}
 	data, err := json.Marshal(m)
 	if err != nil {
-		return imgspecv1.Descriptor{}, fmt.Errorf("encoding signature artifact for %s: %w", subject.Digest, err)
+		return imgspecv1.Descriptor{}, fmt.Errorf("encoding artifact for %s: %w", subject.Digest, err)
 	}
-	md, err := l.PutBlobBytes(ctx, data)
+	md, err := l.putBytes(ctx, data)
 	if err != nil {
 		return imgspecv1.Descriptor{}, err
 	}
 	return imgspecv1.Descriptor{
 		MediaType:    imgspecv1.MediaTypeImageManifest,
-		ArtifactType: ArtifactTypeSimpleSigning,
+		ArtifactType: a.ArtifactType,
 		Digest:       md,
 		Size:         int64(len(data)),
 		Annotations:  map[string]string{AnnotationSubject: subject.Digest.String()},
 	}, nil
 }
 
-// ApplyAddManifest is AddManifest for use inside an UpdateIndex closure,
-// so that a caller can record an image and its referrers in one atomic
-// index.json write.
-func ApplyAddManifest(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) error {
-	if name != "" {
-		if err := ValidateName(name); err != nil {
-			return err
-		}
-	}
-	applyAddManifest(idx, desc, name)
-	return nil
-}
-
-// ApplyReferrers, called inside UpdateIndex, appends the referrer entries
-// refs (from PutSignatureArtifact) of subject to idx, skipping any whose
-// digest is already there, and rewrites subject's referrers fallback tag to
-// list every referrer of subject in index.json order. Appending keeps the
-// write order that GetSignatures reports. It puts the fallback index blob
-// while the caller holds the index lock, so the tag always matches the
-// entries it was computed from.
+// AddReferrers appends the referrer entries refs (from PutArtifact) of
+// subject, skipping any already there, and marks subject's fallback tag
+// for rewriting when the transaction ends. Appending keeps the write order
+// that readers report.
 //
-// An entry is a duplicate when its digest and AnnotationSubjectRoot are
-// both present already: the same instance signed in two indexes gets one
-// entry per index, so dropping one index keeps the other's.
-func (l *Layout) ApplyReferrers(ctx context.Context, idx *imgspecv1.Index, subject digest.Digest, refs []imgspecv1.Descriptor) error {
+// An entry is a duplicate when its digest and subject root are both
+// present already: the same instance signed in two indexes gets one entry
+// per index, so dropping one index keeps the other's.
+func (tx *IndexTx) AddReferrers(subject digest.Digest, refs ...imgspecv1.Descriptor) error {
 	key := func(d imgspecv1.Descriptor) string {
 		return d.Digest.String() + " " + d.Annotations[AnnotationSubjectRoot]
 	}
 	present := map[string]bool{}
-	for _, e := range idx.Manifests {
+	for _, e := range tx.idx.Manifests {
 		present[key(e)] = true
 	}
 	added := false
@@ -139,14 +113,31 @@ func (l *Layout) ApplyReferrers(ctx context.Context, idx *imgspecv1.Index, subje
 			continue
 		}
 		present[key(r)] = true
-		idx.Manifests = append(idx.Manifests, r)
+		tx.idx.Manifests = append(tx.idx.Manifests, r)
 		added = true
 	}
-	tag := ReferrersTag(subject)
-	if !added && hasEntryNamed(idx, tag) {
-		return nil
+	if added || !hasEntryNamed(tx.idx, referrersTag(subject)) {
+		tx.subjects = append(tx.subjects, subject)
 	}
-	return l.writeReferrersTag(ctx, idx, subject, tag)
+	return nil
+}
+
+// finish rewrites the fallback tag of every subject whose referrers the
+// transaction changed, once each. The tag's index blob is written here,
+// under the lock, because its content is the referrers the re-read index
+// holds, which only the lock holder knows.
+func (tx *IndexTx) finish() error {
+	done := map[digest.Digest]bool{}
+	for _, s := range tx.subjects {
+		if done[s] {
+			continue
+		}
+		done[s] = true
+		if err := tx.l.writeReferrersTag(tx.ctx, tx.idx, s, referrersTag(s)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func hasEntryNamed(idx *imgspecv1.Index, name string) bool {
@@ -158,6 +149,121 @@ func hasEntryNamed(idx *imgspecv1.Index, name string) bool {
 	return false
 }
 
+// Attach stores a as a referrer of subject (a manifest of the layout,
+// top-level or inside an index) and records it in one transaction, holding
+// a WriteLease while its blobs are unreferenced so that GC cannot reclaim
+// them between the put and the index update. When subject is an instance
+// inside indexes of the layout, an entry is recorded per such index, so
+// that the referrer goes with whichever index is deleted last.
+func (l *Layout) Attach(ctx context.Context, subject imgspecv1.Descriptor, as ...Artifact) ([]imgspecv1.Descriptor, error) {
+	lease, err := l.AcquireWriteLease()
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
+	refs := make([]imgspecv1.Descriptor, 0, len(as))
+	for _, a := range as {
+		r, err := l.PutArtifact(ctx, subject, a)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, r)
+	}
+	err = l.Update(ctx, func(tx *IndexTx) error {
+		roots, err := l.rootsOf(ctx, tx.idx, subject.Digest)
+		if err != nil {
+			return err
+		}
+		if len(roots) == 0 {
+			return tx.AddReferrers(subject.Digest, refs...)
+		}
+		for _, root := range roots {
+			rs := make([]imgspecv1.Descriptor, len(refs))
+			for i, r := range refs {
+				r.Annotations = map[string]string{AnnotationSubject: subject.Digest.String(), AnnotationSubjectRoot: root.String()}
+				rs[i] = r
+			}
+			if err := tx.AddReferrers(subject.Digest, rs...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return refs, nil
+}
+
+// rootsOf returns nothing when d is a top-level entry of idx, and
+// otherwise the top-level indexes that contain d (at any depth), whose
+// digest its referrers carry as their subject root.
+func (l *Layout) rootsOf(ctx context.Context, idx *imgspecv1.Index, d digest.Digest) ([]digest.Digest, error) {
+	for _, e := range idx.Manifests {
+		if e.Digest == d {
+			return nil, nil
+		}
+	}
+	var roots []digest.Digest
+	seen := map[digest.Digest]bool{}
+	for _, e := range idx.Manifests {
+		if !isIndexMediaType(e.MediaType) || e.Annotations[AnnotationSubject] != "" || seen[e.Digest] {
+			continue
+		}
+		seen[e.Digest] = true
+		if _, ok, err := l.findDigest(ctx, []imgspecv1.Descriptor{e}, d, map[digest.Digest]bool{}); err != nil {
+			return nil, err
+		} else if ok {
+			roots = append(roots, e.Digest)
+		}
+	}
+	return roots, nil
+}
+
+// Referrers returns the referrers of subject that the layout records, in
+// the order they were written: the index.json entries marked with its
+// digest, then any others its referrers fallback tag lists (written by
+// another tool), each once; only those of artifactType unless it is "".
+// It reads index.json and at most the fallback tag's index, never the
+// referrers themselves: a caller that trusts a referrer must read it
+// (ReadBlob verifies it) and check that its subject is subject, so that a
+// referrer cannot be moved to another image by editing index.json.
+func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactType string) ([]imgspecv1.Descriptor, error) {
+	idx, err := l.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []imgspecv1.Descriptor
+	seen := map[digest.Digest]bool{}
+	add := func(d imgspecv1.Descriptor) {
+		if seen[d.Digest] || (artifactType != "" && d.ArtifactType != artifactType) {
+			return
+		}
+		seen[d.Digest] = true
+		out = append(out, d)
+	}
+	tag := referrersTag(subject)
+	var tagEntry *imgspecv1.Descriptor
+	for i, e := range idx.Manifests {
+		if entryName(e) == tag {
+			tagEntry = &idx.Manifests[i]
+			continue
+		}
+		if e.Annotations[AnnotationSubject] == subject.String() {
+			add(e)
+		}
+	}
+	if tagEntry != nil && isIndexMediaType(tagEntry.MediaType) {
+		list, err := l.readIndexBlob(ctx, *tagEntry)
+		if err != nil {
+			return nil, fmt.Errorf("reading referrers tag %s: %w", tag, err)
+		}
+		for _, d := range list.Manifests {
+			add(d)
+		}
+	}
+	return out, nil
+}
 // writeReferrersTag stores the fallback index of subject's referrers and
 // points tag at it, in place if the tag exists. The tag's entry carries
 // AnnotationSubject too, so that it goes with its subject on a tag move
@@ -184,10 +290,10 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 	// gc do), not only index.json.
 	foreign := 0
 	for _, e := range idx.Manifests {
-		if entryName(e) != tag || !IsIndexMediaType(e.MediaType) {
+		if entryName(e) != tag || !isIndexMediaType(e.MediaType) {
 			continue
 		}
-		old, err := l.ReadIndexBlob(ctx, e)
+		old, err := l.readIndexBlob(ctx, e)
 		if err != nil {
 			return fmt.Errorf("reading referrers tag %s: %w", tag, err)
 		}
@@ -204,7 +310,7 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 	if err != nil {
 		return fmt.Errorf("encoding referrers index of %s: %w", subject, err)
 	}
-	d, err := l.PutBlobBytes(ctx, data)
+	d, err := l.putBytes(ctx, data)
 	if err != nil {
 		return err
 	}
@@ -233,129 +339,3 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 	return nil
 }
 
-// AddSignatures stores sigs as signature artifacts of subject and records
-// them in index.json, for callers outside a copy (ocilayout sign). When
-// subject is an instance inside indexes of the layout, an entry is
-// recorded per such index (AnnotationSubjectRoot). It holds
-// a write lease while its blobs are unreferenced, so GC cannot reclaim them
-// between the put and the index update.
-func (l *Layout) AddSignatures(ctx context.Context, subject imgspecv1.Descriptor, sigs [][]byte) error {
-	lease, err := l.AcquireWriteLease()
-	if err != nil {
-		return err
-	}
-	defer lease.Release()
-	refs := make([]imgspecv1.Descriptor, 0, len(sigs))
-	for _, s := range sigs {
-		r, err := l.PutSignatureArtifact(ctx, subject, s)
-		if err != nil {
-			return err
-		}
-		refs = append(refs, r)
-	}
-	return l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
-		roots, err := l.rootsOf(ctx, idx, subject.Digest)
-		if err != nil {
-			return err
-		}
-		if len(roots) == 0 {
-			return l.ApplyReferrers(ctx, idx, subject.Digest, refs)
-		}
-		for _, root := range roots {
-			rs := make([]imgspecv1.Descriptor, len(refs))
-			for i, r := range refs {
-				r.Annotations = map[string]string{AnnotationSubject: subject.Digest.String(), AnnotationSubjectRoot: root.String()}
-				rs[i] = r
-			}
-			if err := l.ApplyReferrers(ctx, idx, subject.Digest, rs); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// rootsOf returns nothing when d is a top-level entry of idx, and
-// otherwise the top-level indexes that contain d (at any depth), whose
-// AnnotationSubjectRoot its referrers get.
-func (l *Layout) rootsOf(ctx context.Context, idx *imgspecv1.Index, d digest.Digest) ([]digest.Digest, error) {
-	for _, e := range idx.Manifests {
-		if e.Digest == d {
-			return nil, nil
-		}
-	}
-	var roots []digest.Digest
-	seen := map[digest.Digest]bool{}
-	for _, e := range idx.Manifests {
-		if !IsIndexMediaType(e.MediaType) || e.Annotations[AnnotationSubject] != "" || seen[e.Digest] {
-			continue
-		}
-		seen[e.Digest] = true
-		if _, ok, err := l.findDigest(ctx, []imgspecv1.Descriptor{e}, d, map[digest.Digest]bool{}); err != nil {
-			return nil, err
-		} else if ok {
-			roots = append(roots, e.Digest)
-		}
-	}
-	return roots, nil
-}
-
-// Signatures returns the simple-signing signatures stored for subject, in
-// the order they were written: the artifacts index.json lists for it, then
-// any others its referrers fallback tag lists (written by another tool).
-// Every artifact manifest and signature is verified against its digest,
-// and an artifact whose subject is not subject is refused, so a signature
-// cannot be moved from one image to another by editing index.json.
-func (l *Layout) Signatures(ctx context.Context, idx *imgspecv1.Index, subject digest.Digest) ([][]byte, error) {
-	var cands []imgspecv1.Descriptor
-	seen := map[digest.Digest]bool{}
-	add := func(d imgspecv1.Descriptor) {
-		if d.ArtifactType == ArtifactTypeSimpleSigning && d.MediaType == imgspecv1.MediaTypeImageManifest && !seen[d.Digest] {
-			seen[d.Digest] = true
-			cands = append(cands, d)
-		}
-	}
-	tag := ReferrersTag(subject)
-	var tagEntry *imgspecv1.Descriptor
-	for i, e := range idx.Manifests {
-		if entryName(e) == tag {
-			tagEntry = &idx.Manifests[i]
-			continue
-		}
-		if e.Annotations[AnnotationSubject] == subject.String() {
-			add(e)
-		}
-	}
-	if tagEntry != nil && IsIndexMediaType(tagEntry.MediaType) {
-		list, err := l.ReadIndexBlob(ctx, *tagEntry)
-		if err != nil {
-			return nil, fmt.Errorf("reading referrers tag %s: %w", tag, err)
-		}
-		for _, d := range list.Manifests {
-			add(d)
-		}
-	}
-	var sigs [][]byte
-	seenSig := map[digest.Digest]bool{}
-	for _, d := range cands {
-		m, err := l.ReadManifestBlob(ctx, d)
-		if err != nil {
-			return nil, fmt.Errorf("reading signature artifact of %s: %w", subject, err)
-		}
-		if m.Subject == nil || m.Subject.Digest != subject {
-			return nil, fmt.Errorf("signature artifact %s in %s is listed for %s but its subject is %v", d.Digest, l.dir, subject, m.Subject)
-		}
-		for _, layer := range m.Layers {
-			if layer.MediaType != MediaTypeSimpleSigningLayer || seenSig[layer.Digest] {
-				continue
-			}
-			seenSig[layer.Digest] = true
-			sig, err := l.ReadBlob(ctx, layer.Digest, layer.Size)
-			if err != nil {
-				return nil, fmt.Errorf("reading signature %s of %s: %w", layer.Digest, subject, err)
-			}
-			sigs = append(sigs, sig)
-		}
-	}
-	return sigs, nil
-}

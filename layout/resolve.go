@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -14,26 +15,26 @@ import (
 // Media types of the Docker schema2 formats, which layouts written by
 // other tools may hold and which are read like their OCI twins.
 const (
-	MediaTypeDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-	MediaTypeDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
+	mediaTypeDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+	mediaTypeDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
 )
 
 // ErrNotFound is wrapped by Resolve's error when nothing matches.
 var ErrNotFound = errors.New("image not found")
 
-// IsImageMediaType reports whether t is a manifest or index that a
+// isImageMediaType reports whether t is a manifest or index that a
 // selector by name may resolve to.
-func IsImageMediaType(t string) bool {
+func isImageMediaType(t string) bool {
 	switch t {
-	case imgspecv1.MediaTypeImageManifest, imgspecv1.MediaTypeImageIndex, MediaTypeDockerManifest, MediaTypeDockerList:
+	case imgspecv1.MediaTypeImageManifest, imgspecv1.MediaTypeImageIndex, mediaTypeDockerManifest, mediaTypeDockerList:
 		return true
 	}
 	return false
 }
 
-// IsIndexMediaType reports whether t is an index or manifest list.
-func IsIndexMediaType(t string) bool {
-	return t == imgspecv1.MediaTypeImageIndex || t == MediaTypeDockerList
+// isIndexMediaType reports whether t is an index or manifest list.
+func isIndexMediaType(t string) bool {
+	return t == imgspecv1.MediaTypeImageIndex || t == mediaTypeDockerList
 }
 
 // Resolve returns the descriptor sel chooses in idx. A digest is searched
@@ -50,7 +51,7 @@ func (l *Layout) Resolve(ctx context.Context, idx *imgspecv1.Index, sel Selector
 		var other []string
 		for _, d := range idx.Manifests {
 			if entryName(d) == sel.name {
-				if IsImageMediaType(d.MediaType) {
+				if isImageMediaType(d.MediaType) {
 					return d, nil
 				}
 				other = append(other, d.MediaType)
@@ -105,11 +106,11 @@ func (l *Layout) findDigest(ctx context.Context, descs []imgspecv1.Descriptor, w
 		}
 	}
 	for _, d := range descs {
-		if !IsIndexMediaType(d.MediaType) || seen[d.Digest] {
+		if !isIndexMediaType(d.MediaType) || seen[d.Digest] {
 			continue
 		}
 		seen[d.Digest] = true
-		child, err := l.ReadIndexBlob(ctx, d)
+		child, err := l.readIndexBlob(ctx, d)
 		if err != nil {
 			return imgspecv1.Descriptor{}, false, err
 		}
@@ -120,8 +121,8 @@ func (l *Layout) findDigest(ctx context.Context, descs []imgspecv1.Descriptor, w
 	return imgspecv1.Descriptor{}, false, nil
 }
 
-// ReadIndexBlob reads and verifies the index (or manifest list) desc names.
-func (l *Layout) ReadIndexBlob(ctx context.Context, desc imgspecv1.Descriptor) (*imgspecv1.Index, error) {
+// readIndexBlob reads and verifies the index (or manifest list) desc names.
+func (l *Layout) readIndexBlob(ctx context.Context, desc imgspecv1.Descriptor) (*imgspecv1.Index, error) {
 	data, err := l.ReadBlob(ctx, desc.Digest, desc.Size)
 	if err != nil {
 		return nil, err
@@ -129,8 +130,8 @@ func (l *Layout) ReadIndexBlob(ctx context.Context, desc imgspecv1.Descriptor) (
 	return parseIndex(data, "index "+desc.Digest.String()+" in "+l.dir)
 }
 
-// ReadManifestBlob reads and verifies the image manifest desc names.
-func (l *Layout) ReadManifestBlob(ctx context.Context, desc imgspecv1.Descriptor) (*imgspecv1.Manifest, error) {
+// readManifestBlob reads and verifies the image manifest desc names.
+func (l *Layout) readManifestBlob(ctx context.Context, desc imgspecv1.Descriptor) (*imgspecv1.Manifest, error) {
 	data, err := l.ReadBlob(ctx, desc.Digest, desc.Size)
 	if err != nil {
 		return nil, err
@@ -140,7 +141,7 @@ func (l *Layout) ReadManifestBlob(ctx context.Context, desc imgspecv1.Descriptor
 		return nil, fmt.Errorf("parsing manifest %s in %s: %w", desc.Digest, l.dir, err)
 	}
 	for _, d := range append([]imgspecv1.Descriptor{m.Config}, m.Layers...) {
-		if err := validDigest(d.Digest); err != nil {
+		if err := indexjson.ValidDigest(d.Digest); err != nil {
 			return nil, fmt.Errorf("manifest %s in %s: invalid digest %q: %w", desc.Digest, l.dir, string(d.Digest), err)
 		}
 	}

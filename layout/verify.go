@@ -13,21 +13,23 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ocilayout/ocilayout/layout/internal/blobstore"
+	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Kinds of Problem Verify reports.
+// Kinds of Problem Verify reports (the values of Problem.Kind).
 const (
-	ProblemLayout      = "layout"      // oci-layout or index.json missing or invalid
-	ProblemMissing     = "missing"     // a referenced blob is absent
-	ProblemSize        = "size"        // a blob's size differs from a descriptor's
-	ProblemDigest      = "digest"      // a blob's content does not hash to its name
-	ProblemUnreadable  = "unreadable"  // a manifest or index cannot be read or parsed
-	ProblemSymlink     = "symlink"     // a blob is a symlink that leaves the layout
-	ProblemUnreachable = "unreachable" // a blob nothing refers to (gc removes it)
-	ProblemTemp        = "temp"        // a stale ocilayout temp file (gc removes it)
-	ProblemStray       = "stray"       // a file that does not belong in a layout
+	problemLayout      = "layout"      // oci-layout or index.json missing or invalid
+	problemMissing     = "missing"     // a referenced blob is absent
+	problemSize        = "size"        // a blob's size differs from a descriptor's
+	problemDigest      = "digest"      // a blob's content does not hash to its name
+	problemUnreadable  = "unreadable"  // a manifest or index cannot be read or parsed
+	problemSymlink     = "symlink"     // a blob is a symlink that leaves the layout
+	problemUnreachable = "unreachable" // a blob nothing refers to (gc removes it)
+	problemTemp        = "temp"        // a stale ocilayout temp file (gc removes it)
+	problemStray       = "stray"       // a file that does not belong in a layout
 )
 
 // Problem is one thing wrong with a layout.
@@ -76,7 +78,7 @@ func (l *Layout) Verify(ctx context.Context) (*VerifyReport, error) {
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		v.add(Problem{Kind: ProblemLayout, Path: imgspecv1.ImageIndexFile, Detail: err.Error()})
+		v.add(Problem{Kind: problemLayout, Path: imgspecv1.ImageIndexFile, Detail: err.Error()})
 		return v.finish(), nil
 	}
 	v.report.Entries = len(idx.Manifests)
@@ -123,13 +125,13 @@ type algRoots map[digest.Algorithm]*os.Root
 // openBlob is Layout.OpenBlob through roots.
 func (v *verifier) openBlob(ctx context.Context, roots algRoots, d digest.Digest) (*os.File, error) {
 	r := roots[d.Algorithm()]
-	if r == nil || validDigest(d) != nil {
+	if r == nil || indexjson.ValidDigest(d) != nil {
 		return v.l.OpenBlob(ctx, d)
 	}
 	if err := checkContext(ctx); err != nil {
 		return nil, err
 	}
-	return v.l.openBlobFile(r, d.Encoded(), d)
+	return blobstore.OpenRegular(r, d.Encoded(), d, v.l.dir)
 }
 
 func (v *verifier) add(p Problem) {
@@ -147,7 +149,7 @@ func (v *verifier) finish() *VerifyReport {
 func (v *verifier) checkLayoutFile() {
 	f, err := v.l.root.Open(imgspecv1.ImageLayoutFile)
 	if err != nil {
-		v.add(Problem{Kind: ProblemLayout, Path: imgspecv1.ImageLayoutFile, Detail: err.Error()})
+		v.add(Problem{Kind: problemLayout, Path: imgspecv1.ImageLayoutFile, Detail: err.Error()})
 		return
 	}
 	defer f.Close()
@@ -160,7 +162,7 @@ func (v *verifier) checkLayoutFile() {
 		err = fmt.Errorf("imageLayoutVersion %q, expected 1.x", il.Version)
 	}
 	if err != nil {
-		v.add(Problem{Kind: ProblemLayout, Path: imgspecv1.ImageLayoutFile, Detail: err.Error()})
+		v.add(Problem{Kind: problemLayout, Path: imgspecv1.ImageLayoutFile, Detail: err.Error()})
 	}
 }
 
@@ -177,7 +179,7 @@ func (v *verifier) checkBlobs(ctx context.Context, jobs []blobJob) {
 	// directories are opened once as roots of their own (still refusing
 	// anything that leads out), and blobs are opened by HEX in them.
 	roots := algRoots{}
-	if blobs, err := v.l.blobRoot(); err == nil {
+	if blobs := v.l.blobs.Root(); blobs != nil {
 		for _, j := range jobs {
 			alg := j.digest.Algorithm()
 			if _, done := roots[alg]; !done {
@@ -234,14 +236,14 @@ func (v *verifier) checkBlob(ctx context.Context, roots algRoots, j blobJob, buf
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		v.add(Problem{Kind: ProblemUnreadable, Digest: j.digest, Detail: err.Error()})
+		v.add(Problem{Kind: problemUnreadable, Digest: j.digest, Detail: err.Error()})
 		return
 	}
 	seen := map[int64]bool{}
 	for _, r := range j.refs {
 		if r.desc.Size != fi.Size() && !seen[r.desc.Size] {
 			seen[r.desc.Size] = true
-			v.add(Problem{Kind: ProblemSize, Digest: j.digest, Detail: fmt.Sprintf("blob is %d bytes, descriptor in %s says %d", fi.Size(), r.parent, r.desc.Size)})
+			v.add(Problem{Kind: problemSize, Digest: j.digest, Detail: fmt.Sprintf("blob is %d bytes, descriptor in %s says %d", fi.Size(), r.parent, r.desc.Size)})
 		}
 	}
 	v.mu.Lock()
@@ -251,18 +253,18 @@ func (v *verifier) checkBlob(ctx context.Context, roots algRoots, j blobJob, buf
 		return
 	}
 	h := j.digest.Algorithm().Hash()
-	n, err := io.CopyBuffer(h, &contextReader{ctx: ctx, r: f}, buf)
+	n, err := io.CopyBuffer(h, blobstore.ContextReader(ctx, f), buf)
 	v.mu.Lock()
 	v.report.Bytes += n
 	v.mu.Unlock()
 	if err != nil {
 		if ctx.Err() == nil {
-			v.add(Problem{Kind: ProblemUnreadable, Digest: j.digest, Detail: err.Error()})
+			v.add(Problem{Kind: problemUnreadable, Digest: j.digest, Detail: err.Error()})
 		}
 		return
 	}
 	if got := digest.NewDigest(j.digest.Algorithm(), h); got != j.digest {
-		v.add(Problem{Kind: ProblemDigest, Digest: j.digest, Detail: "content has digest " + got.String()})
+		v.add(Problem{Kind: problemDigest, Digest: j.digest, Detail: "content has digest " + got.String()})
 	}
 }
 
@@ -280,33 +282,33 @@ func (l *Layout) blobProblem(d digest.Digest, err error, where string) Problem {
 	var ie *IntegrityError
 	switch {
 	case errors.As(err, &ie):
-		kind := ProblemDigest
-		if strings.HasPrefix(ie.Problem, "size") || strings.HasPrefix(ie.Problem, "truncated") {
-			kind = ProblemSize
+		kind := problemDigest
+		if ie.Kind == blobstore.KindSize {
+			kind = problemSize
 		}
 		return Problem{Kind: kind, Digest: d, Detail: ie.Problem + " (" + where + ")"}
 	case l.isBrokenSymlink(d):
-		p, _ := blobPath(d)
-		target, _ := l.blobs.Readlink(p)
-		return Problem{Kind: ProblemSymlink, Digest: d, Detail: fmt.Sprintf("blob is a symlink to %q, which leaves the layout or dangles: os.Root refuses it (%s)", target, where)}
+		p, _ := blobstore.Path(d)
+		target, _ := l.blobs.Root().Readlink(p)
+		return Problem{Kind: problemSymlink, Digest: d, Detail: fmt.Sprintf("blob is a symlink to %q, which leaves the layout or dangles: os.Root refuses it (%s)", target, where)}
 	case errors.Is(err, fs.ErrNotExist):
-		return Problem{Kind: ProblemMissing, Digest: d, Detail: "blob is missing (" + where + ")"}
+		return Problem{Kind: problemMissing, Digest: d, Detail: "blob is missing (" + where + ")"}
 	}
-	return Problem{Kind: ProblemUnreadable, Digest: d, Detail: err.Error() + " (" + where + ")"}
+	return Problem{Kind: problemUnreadable, Digest: d, Detail: err.Error() + " (" + where + ")"}
 }
 
 // isBrokenSymlink reports whether blob d is a symlink that os.Root cannot
 // follow: one leaving the blob directory, or one that dangles.
 func (l *Layout) isBrokenSymlink(d digest.Digest) bool {
-	p, err := blobPath(d)
-	if err != nil || l.blobs == nil {
+	p, err := blobstore.Path(d)
+	if err != nil || l.blobs.Root() == nil {
 		return false
 	}
-	fi, err := l.blobs.Lstat(p)
+	fi, err := l.blobs.Root().Lstat(p)
 	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		return false
 	}
-	f, err := l.blobs.Open(p)
+	f, err := l.blobs.Root().Open(p)
 	if err == nil {
 		f.Close()
 		return false
@@ -322,7 +324,7 @@ func (v *verifier) checkFiles(reach *reachable) {
 	l := v.l
 	entries, err := fs.ReadDir(l.root.FS(), ".")
 	if err != nil {
-		v.add(Problem{Kind: ProblemUnreadable, Path: ".", Detail: err.Error()})
+		v.add(Problem{Kind: problemUnreadable, Path: ".", Detail: err.Error()})
 		return
 	}
 	for _, e := range entries {
@@ -331,18 +333,18 @@ func (v *verifier) checkFiles(reach *reachable) {
 			name == indexLockFile || name == leaseLockFile || name == gcGateFile:
 		case name == imgspecv1.ImageBlobsDir && e.IsDir():
 		case strings.HasPrefix(name, tempPrefix):
-			v.add(Problem{Kind: ProblemTemp, Path: name, Detail: "stale temp file of an interrupted write (gc removes it)"})
+			v.add(Problem{Kind: problemTemp, Path: name, Detail: "stale temp file of an interrupted write (gc removes it)"})
 		default:
-			v.add(Problem{Kind: ProblemStray, Path: name, Detail: "does not belong in an OCI image layout"})
+			v.add(Problem{Kind: problemStray, Path: name, Detail: "does not belong in an OCI image layout"})
 		}
 	}
-	if l.shared || l.blobs == nil {
+	if l.shared || l.blobs.Root() == nil {
 		return
 	}
-	fsys := l.blobs.FS()
+	fsys := l.blobs.Root().FS()
 	algs, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		v.add(Problem{Kind: ProblemUnreadable, Path: imgspecv1.ImageBlobsDir, Detail: err.Error()})
+		v.add(Problem{Kind: problemUnreadable, Path: imgspecv1.ImageBlobsDir, Detail: err.Error()})
 		return
 	}
 	for _, a := range algs {
@@ -350,28 +352,28 @@ func (v *verifier) checkFiles(reach *reachable) {
 		alg := digest.Algorithm(a.Name())
 		switch {
 		case strings.HasPrefix(a.Name(), tempPrefix) && !a.IsDir():
-			v.add(Problem{Kind: ProblemTemp, Path: rel, Detail: "stale temp file of an interrupted blob write (gc removes it)"})
+			v.add(Problem{Kind: problemTemp, Path: rel, Detail: "stale temp file of an interrupted blob write (gc removes it)"})
 			continue
 		case !a.IsDir() || !alg.Available():
-			v.add(Problem{Kind: ProblemStray, Path: rel, Detail: "not a directory of a known digest algorithm"})
+			v.add(Problem{Kind: problemStray, Path: rel, Detail: "not a directory of a known digest algorithm"})
 			continue
 		}
 		files, err := fs.ReadDir(fsys, a.Name())
 		if err != nil {
-			v.add(Problem{Kind: ProblemUnreadable, Path: rel, Detail: err.Error()})
+			v.add(Problem{Kind: problemUnreadable, Path: rel, Detail: err.Error()})
 			continue
 		}
 		for _, f := range files {
 			d := digest.NewDigestFromEncoded(alg, f.Name())
 			switch {
-			case f.IsDir() || validDigest(d) != nil:
-				v.add(Problem{Kind: ProblemStray, Path: rel + "/" + f.Name(), Detail: "not named as a " + a.Name() + " blob"})
+			case f.IsDir() || indexjson.ValidDigest(d) != nil:
+				v.add(Problem{Kind: problemStray, Path: rel + "/" + f.Name(), Detail: "not named as a " + a.Name() + " blob"})
 			case reach.has(d):
 				// checked (or reported) as a reachable blob
 			case f.Type()&fs.ModeSymlink != 0 && l.isBrokenSymlink(d):
-				v.add(Problem{Kind: ProblemSymlink, Digest: d, Detail: "unreachable blob is a symlink that leaves the layout or dangles (gc removes it)"})
+				v.add(Problem{Kind: problemSymlink, Digest: d, Detail: "unreachable blob is a symlink that leaves the layout or dangles (gc removes it)"})
 			default:
-				v.add(Problem{Kind: ProblemUnreachable, Digest: d, Detail: "no entry of index.json reaches this blob (gc removes it)"})
+				v.add(Problem{Kind: problemUnreachable, Digest: d, Detail: "no entry of index.json reaches this blob (gc removes it)"})
 			}
 		}
 	}

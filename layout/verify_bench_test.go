@@ -59,7 +59,7 @@ func BenchmarkVerify(b *testing.B) {
 			continue
 		}
 		img := mtManifestOf(b, l, strconv.Itoa(i), layers)
-		if err := l.AddManifest(ctx, img, "img"+strconv.Itoa(i)); err != nil {
+		if err := l.addManifest(ctx, img, "img"+strconv.Itoa(i)); err != nil {
 			b.Fatal(err)
 		}
 		for _, d := range layers {
@@ -111,7 +111,7 @@ func mtManifestOf(b *testing.B, l *Layout, config string, layers []imgspecv1.Des
 	b.Helper()
 	ctx := context.Background()
 	cfg := []byte(`{"bench":"` + config + `"}`)
-	cd, err := l.PutBlobBytes(ctx, cfg)
+	cd, err := l.putBytes(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func mtManifestOf(b *testing.B, l *Layout, config string, layers []imgspecv1.Des
 	if err != nil {
 		b.Fatal(err)
 	}
-	md, err := l.PutBlobBytes(ctx, data)
+	md, err := l.putBytes(ctx, data)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func TestVerify(t *testing.T) {
 			data[3] ^= 0x01
 			mtCorrupt(t, f.dir, layer(f), data)
 		},
-		kind: ProblemDigest, what: func(f fixture) string { return layer(f).String() },
+		kind: problemDigest, what: func(f fixture) string { return layer(f).String() },
 	}, {
 		name: "flipped byte in a nested manifest",
 		break_: func(t *testing.T, f fixture) {
@@ -46,33 +46,33 @@ func TestVerify(t *testing.T) {
 			data[len(data)-2] ^= 0x01
 			mtCorrupt(t, f.dir, d, data)
 		},
-		kind: ProblemDigest, what: func(f fixture) string { return f.multi.blobs[1].String() },
+		kind: problemDigest, what: func(f fixture) string { return f.multi.blobs[1].String() },
 	}, {
 		name: "truncated blob",
 		break_: func(t *testing.T, f fixture) {
 			data, _ := os.ReadFile(blobFile(f, layer(f)))
 			mtCorrupt(t, f.dir, layer(f), data[:len(data)-1])
 		},
-		kind: ProblemSize, what: func(f fixture) string { return layer(f).String() },
+		kind: problemSize, what: func(f fixture) string { return layer(f).String() },
 	}, {
 		name:   "missing blob",
 		break_: func(t *testing.T, f fixture) { mtRemove(t, blobFile(f, f.img.blobs[1])) },
-		kind:   ProblemMissing, what: func(f fixture) string { return f.img.blobs[1].String() },
+		kind:   problemMissing, what: func(f fixture) string { return f.img.blobs[1].String() },
 	}, {
 		name:   "missing manifest",
 		break_: func(t *testing.T, f fixture) { mtRemove(t, blobFile(f, f.img.desc.Digest)) },
-		kind:   ProblemMissing, what: func(f fixture) string { return f.img.desc.Digest.String() },
+		kind:   problemMissing, what: func(f fixture) string { return f.img.desc.Digest.String() },
 	}, {
 		name: "wrong size in a descriptor",
 		break_: func(t *testing.T, f fixture) {
-			if err := f.l.UpdateIndex(context.Background(), func(idx *imgspecv1.Index) error {
+			if err := f.l.updateRaw(context.Background(), func(idx *imgspecv1.Index) error {
 				idx.Manifests[0].Size++
 				return nil
 			}); err != nil {
 				t.Fatal(err)
 			}
 		},
-		kind: ProblemSize, what: func(f fixture) string { return f.img.desc.Digest.String() },
+		kind: problemSize, what: func(f fixture) string { return f.img.desc.Digest.String() },
 	}, {
 		name: "symlink pointing outside the layout",
 		break_: func(t *testing.T, f fixture) {
@@ -87,25 +87,25 @@ func TestVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		kind: ProblemSymlink, what: func(f fixture) string { return layer(f).String() },
+		kind: problemSymlink, what: func(f fixture) string { return layer(f).String() },
 	}, {
 		name:   "unreachable blob",
 		break_: func(t *testing.T, f fixture) { mtPut(t, f.l, "", []byte("left over")) },
-		kind:   ProblemUnreachable, what: func(f fixture) string { return digest.FromString("left over").String() },
+		kind:   problemUnreachable, what: func(f fixture) string { return digest.FromString("left over").String() },
 	}, {
 		name: "stale temp file",
 		break_: func(t *testing.T, f fixture) {
 			mtWrite(t, filepath.Join(f.dir, "blobs", tempPrefix+"x"))
 		},
-		kind: ProblemTemp, what: func(f fixture) string { return "blobs/" + tempPrefix + "x" },
+		kind: problemTemp, what: func(f fixture) string { return "blobs/" + tempPrefix + "x" },
 	}, {
 		name:   "file that does not belong",
 		break_: func(t *testing.T, f fixture) { mtWrite(t, filepath.Join(f.dir, "blobs", "sha256", "README")) },
-		kind:   ProblemStray, what: func(f fixture) string { return "blobs/sha256/README" },
+		kind:   problemStray, what: func(f fixture) string { return "blobs/sha256/README" },
 	}, {
 		name:   "oci-layout missing",
 		break_: func(t *testing.T, f fixture) { mtRemove(t, filepath.Join(f.dir, "oci-layout")) },
-		kind:   ProblemLayout, what: func(f fixture) string { return "oci-layout" },
+		kind:   problemLayout, what: func(f fixture) string { return "oci-layout" },
 	}, {
 		name: "index.json unparseable",
 		break_: func(t *testing.T, f fixture) {
@@ -113,14 +113,14 @@ func TestVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		kind: ProblemLayout, what: func(f fixture) string { return "index.json" },
+		kind: problemLayout, what: func(f fixture) string { return "index.json" },
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, dir := mtCreate(t)
 			f := fixture{l: l, dir: dir}
 			f.img = mtManifest(t, l, imgspecv1.MediaTypeImageManifest, `{"app":1}`, "layer one", "layer two")
 			mtTag(t, l, f.img, "app")
-			f.multi = mtIndex(t, l, mtManifest(t, l, MediaTypeDockerManifest, `{"arm":1}`, "arm layer"))
+			f.multi = mtIndex(t, l, mtManifest(t, l, mediaTypeDockerManifest, `{"arm":1}`, "arm layer"))
 			mtTag(t, l, f.multi, "multi")
 			mtReferrer(t, l, f.img.desc, "signature")
 			tc.break_(t, f)

@@ -7,14 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// MediaTypeArtifactManifest is the artifact manifest of image-spec 1.1's
+// mediaTypeArtifactManifest is the artifact manifest of image-spec 1.1's
 // release candidates; oras wrote it into layouts, so the walker still follows
 // its blobs.
-const MediaTypeArtifactManifest = "application/vnd.oci.artifact.manifest.v1+json"
+const mediaTypeArtifactManifest = "application/vnd.oci.artifact.manifest.v1+json"
 
 // reachRef is one reference to a blob found by the walker: the descriptor
 // that names it and the manifest or index (or "index.json") it was found in.
@@ -89,11 +90,11 @@ func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reacha
 
 // isWalkable reports whether blobs of media type t refer to other blobs.
 func isWalkable(t string) bool {
-	return IsImageMediaType(t) || t == MediaTypeArtifactManifest
+	return isImageMediaType(t) || t == mediaTypeArtifactManifest
 }
 
 func kindOf(t string) string {
-	if IsIndexMediaType(t) {
+	if isIndexMediaType(t) {
 		return "index"
 	}
 	return "manifest"
@@ -126,7 +127,7 @@ func (l *Layout) children(ctx context.Context, d imgspecv1.Descriptor) ([]imgspe
 	out = append(out, doc.Layers...)
 	out = append(out, doc.Blobs...)
 	for _, c := range out {
-		if err := validDigest(c.Digest); err != nil {
+		if err := indexjson.ValidDigest(c.Digest); err != nil {
 			return nil, fmt.Errorf("%s %s in %s: invalid digest %q: %w", kindOf(d.MediaType), d.Digest, l.dir, string(c.Digest), err)
 		}
 		if c.Size < 0 {
@@ -165,19 +166,19 @@ func (l *Layout) orphanReferrers(ctx context.Context, entries []imgspecv1.Descri
 	var indexes []imgspecv1.Descriptor
 	for _, e := range images {
 		live[e.Digest] = true
-		if IsIndexMediaType(e.MediaType) {
+		if isIndexMediaType(e.MediaType) {
 			indexes = append(indexes, e)
 		}
 	}
 	for len(indexes) > 0 {
 		d := indexes[0]
 		indexes = indexes[1:]
-		idx, err := l.ReadIndexBlob(ctx, d)
+		idx, err := l.readIndexBlob(ctx, d)
 		if err != nil {
 			return nil, fmt.Errorf("finding referrers without subject: %w", err)
 		}
 		for _, c := range idx.Manifests {
-			if !live[c.Digest] && IsIndexMediaType(c.MediaType) {
+			if !live[c.Digest] && isIndexMediaType(c.MediaType) {
 				indexes = append(indexes, c)
 			}
 			live[c.Digest] = true

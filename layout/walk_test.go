@@ -23,7 +23,7 @@ type mtImage struct {
 // mtPut stores data as a blob and returns its descriptor.
 func mtPut(t *testing.T, l *Layout, mediaType string, data []byte) imgspecv1.Descriptor {
 	t.Helper()
-	d, err := l.PutBlobBytes(context.Background(), data)
+	d, err := l.putBytes(context.Background(), data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func mtPut(t *testing.T, l *Layout, mediaType string, data []byte) imgspecv1.Des
 func mtManifest(t *testing.T, l *Layout, mediaType, config string, layers ...string) mtImage {
 	t.Helper()
 	cfgType, layerType := imgspecv1.MediaTypeImageConfig, imgspecv1.MediaTypeImageLayerGzip
-	if mediaType == MediaTypeDockerManifest {
+	if mediaType == mediaTypeDockerManifest {
 		cfgType, layerType = "application/vnd.docker.container.image.v1+json", "application/vnd.docker.image.rootfs.diff.tar.gzip"
 	}
 	m := imgspecv1.Manifest{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: mediaType, Config: mtPut(t, l, cfgType, []byte(config))}
@@ -73,7 +73,7 @@ func mtReferrer(t *testing.T, l *Layout, subject imgspecv1.Descriptor, payload s
 	img := mtManifest(t, l, imgspecv1.MediaTypeImageManifest, "{}", payload)
 	d := img.desc
 	d.Annotations = map[string]string{AnnotationSubject: subject.Digest.String()}
-	if err := l.AddManifest(context.Background(), d, ""); err != nil {
+	if err := l.addManifest(context.Background(), d, ""); err != nil {
 		t.Fatal(err)
 	}
 	return img
@@ -81,7 +81,7 @@ func mtReferrer(t *testing.T, l *Layout, subject imgspecv1.Descriptor, payload s
 
 func mtTag(t *testing.T, l *Layout, img mtImage, name string) {
 	t.Helper()
-	if err := l.AddManifest(context.Background(), img.desc, name); err != nil {
+	if err := l.addManifest(context.Background(), img.desc, name); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -135,7 +135,7 @@ func mtAssertSound(t *testing.T, l *Layout) {
 
 func mtNames(t *testing.T, l *Layout) []string {
 	t.Helper()
-	entries, err := l.List(context.Background())
+	entries, err := l.list(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func mtNames(t *testing.T, l *Layout) []string {
 func TestWalkReachesEverything(t *testing.T) {
 	l, _ := mtCreate(t)
 	amd := mtManifest(t, l, imgspecv1.MediaTypeImageManifest, `{"a":1}`, "layer-a", "shared")
-	arm := mtManifest(t, l, MediaTypeDockerManifest, `{"a":2}`, "layer-b", "shared")
+	arm := mtManifest(t, l, mediaTypeDockerManifest, `{"a":2}`, "layer-b", "shared")
 	multi := mtIndex(t, l, amd, arm)
 	mtTag(t, l, multi, "multi")
 	sig := mtReferrer(t, l, arm.desc, "signature of the arm manifest")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ocilayout/ocilayout/destination"
+	"github.com/ocilayout/ocilayout/internal/imageopts"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/policy"
 	"github.com/ocilayout/ocilayout/source"
@@ -41,6 +42,7 @@ type layoutReference struct {
 	dir         string // as given; printed by StringWithinTransport
 	resolvedDir string // absolute, symlinks resolved at creation; used for I/O and policy
 	sel         layout.Selector
+	opts        imageopts.Options // set by With; not part of the reference's name
 }
 
 var _ Reference = layoutReference{}
@@ -160,7 +162,7 @@ func (ref layoutReference) NewImage(ctx context.Context, sys *types.SystemContex
 // NewImageSource returns a types.ImageSource reading the selected image;
 // the caller must Close it.
 func (ref layoutReference) NewImageSource(ctx context.Context, sys *types.SystemContext) (types.ImageSource, error) {
-	return source.New(ctx, sys, ref, ref.resolvedDir, ref.sel)
+	return source.New(ctx, sys, ref, ref.resolvedDir, ref.sel, ref.opts)
 }
 
 // NewImageDestination returns a types.ImageDestination writing into the
@@ -181,17 +183,14 @@ func (ref layoutReference) NewImageDestination(ctx context.Context, sys *types.S
 	case !fi.IsDir():
 		return nil, fmt.Errorf("%s:%s cannot be a destination: parent %q is not a directory", ref.transport.name, ref.StringWithinTransport(), parent)
 	}
-	return destination.New(ctx, sys, ref, ref.resolvedDir, ref.sel.Name())
+	return destination.New(ctx, sys, ref, ref.resolvedDir, ref.sel.Name(), ref.opts)
 }
 
 // DeleteImage removes the selected entry from index.json and the blobs only
-// it used, honouring sys.OCISharedBlobDirPath.
+// it used, honouring sys.OCISharedBlobDirPath (see Delete).
 func (ref layoutReference) DeleteImage(ctx context.Context, sys *types.SystemContext) error {
-	var opts []layout.Option
-	if sys != nil && sys.OCISharedBlobDirPath != "" {
-		opts = append(opts, layout.WithSharedBlobDir(sys.OCISharedBlobDirPath))
-	}
-	return layout.DeleteImage(ctx, ref.resolvedDir, ref.sel, opts...)
+	_, err := Delete(ctx, sys, ref)
+	return err
 }
 
 // Dir returns PATH as given by the user.

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/reference"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
@@ -29,7 +31,7 @@ func newImage(tb testing.TB, layers ...[]byte) (types.ImageReference, []imgspecv
 	}
 	defer l.Close()
 	cfg := []byte(`{"architecture":"amd64","os":"linux"}`)
-	cd, err := l.PutBlobBytes(ctx, cfg)
+	cd, err := layouttest.PutBytes(l, ctx, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -43,11 +45,11 @@ func newImage(tb testing.TB, layers ...[]byte) (types.ImageReference, []imgspecv
 		m.Layers = append(m.Layers, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageLayerGzip, Digest: d, Size: int64(len(data))})
 	}
 	mb, _ := json.Marshal(m)
-	md, err := l.PutBlobBytes(ctx, mb)
+	md, err := layouttest.PutBytes(l, ctx, mb)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := l.AddManifest(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: md, Size: int64(len(mb))}, "app"); err != nil {
+	if err := layouttest.Tag(l, ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: md, Size: int64(len(mb))}, "app"); err != nil {
 		tb.Fatal(err)
 	}
 	ref, err := reference.NewReference(dir, "app")

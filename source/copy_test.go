@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+
 	testfixture "github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
@@ -49,10 +51,10 @@ func newFixture(t *testing.T) fixture {
 	armP.Platform = &imgspecv1.Platform{OS: "linux", Architecture: "arm64"}
 	idx := testfixture.MustJSON(t, imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{amdP, armP}})
 	f.multi = putBlob(t, l, imgspecv1.MediaTypeImageIndex, idx)
-	if err := l.AddManifest(ctx, f.amd, "amd"); err != nil {
+	if err := layouttest.Tag(l, ctx, f.amd, "amd"); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.AddManifest(ctx, f.multi, "multi"); err != nil {
+	if err := layouttest.Tag(l, ctx, f.multi, "multi"); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -74,7 +76,7 @@ func putImage(t *testing.T, l *layout.Layout, arch, content string) (imgspecv1.D
 
 func putBlob(t *testing.T, l *layout.Layout, mt string, data []byte) imgspecv1.Descriptor {
 	t.Helper()
-	d, err := l.PutBlobBytes(context.Background(), data)
+	d, err := layouttest.PutBytes(l, context.Background(), data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,14 +108,14 @@ func copyImage(t *testing.T, src, dst string, opts *copy.Options) ([]byte, error
 
 // tagged opens dir and returns the entry named name, after verifying
 // every blob the layout references.
-func tagged(t *testing.T, dir, name string) layout.Entry {
+func tagged(t *testing.T, dir, name string) layouttest.Entry {
 	t.Helper()
 	l, err := layout.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	entries, err := l.List(context.Background())
+	entries, err := layouttest.List(l, context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func tagged(t *testing.T, dir, name string) layout.Entry {
 		}
 	}
 	t.Fatalf("%s has no entry named %q: %+v", dir, name, entries)
-	return layout.Entry{}
+	return layouttest.Entry{}
 }
 
 // TestCopySelectors copies out of the fixture with each kind of selector
@@ -136,7 +138,7 @@ func TestCopySelectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	one, _ := putImage(t, sl, "amd64", "only one")
-	if err := sl.AddManifest(context.Background(), one, ""); err != nil {
+	if err := layouttest.Tag(sl, context.Background(), one, ""); err != nil {
 		t.Fatal(err)
 	}
 	sl.Close()
@@ -172,7 +174,7 @@ func TestCopySelectors(t *testing.T) {
 			if tc.all {
 				l, _ := layout.Open(dst)
 				defer l.Close()
-				idx, err := l.ReadIndexBlob(context.Background(), imgspecv1.Descriptor{Digest: e.Digest, Size: e.Size})
+				idx, err := layouttest.ReadIndex(l, context.Background(), imgspecv1.Descriptor{Digest: e.Digest, Size: e.Size})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -181,7 +183,7 @@ func TestCopySelectors(t *testing.T) {
 					if inst.Platform == nil || inst.Platform.Architecture != wantArch[inst.Digest] {
 						t.Errorf("instance %s has platform %+v in the copied index, want %s", inst.Digest, inst.Platform, wantArch[inst.Digest])
 					}
-					if _, err := l.ReadManifestBlob(context.Background(), inst); err != nil {
+					if _, err := layouttest.ReadManifest(l, context.Background(), inst); err != nil {
 						t.Errorf("instance %s not copied with --all: %v", inst.Digest, err)
 					}
 				}

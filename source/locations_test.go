@@ -9,16 +9,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocilayout/ocilayout/internal/layouttest"
+	"github.com/ocilayout/ocilayout/internal/linkcache"
+
 	"github.com/ocilayout/ocilayout/layout"
-	"github.com/ocilayout/ocilayout/source"
 	"go.podman.io/image/v5/pkg/blobinfocache"
 	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 )
 
-// TestRecordLocationsOnce: opening a layout as a source records where its
+// TestRecordLocationsOnce: copying from a layout records where its
 // large blobs live in the blob info cache (so that a destination layout can
-// link them), and opening it again finds them there and writes nothing:
+// link them), copying again finds them there and writes nothing, and
+// opening it only to read it writes nothing at all:
 // the fsync'd SQLite writes are paid once per layout, not per copy.
 func TestRecordLocationsOnce(t *testing.T) {
 	ctx := context.Background()
@@ -28,13 +31,13 @@ func TestRecordLocationsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	big := make([]byte, 2*source.MinLinkSize) // random: gzip keeps it large
+	big := make([]byte, 2*linkcache.MinLinkSize) // random: gzip keeps it large
 	_, _ = rand.Read(big)
 	desc, layer := putImage(t, l, "amd64", string(big))
-	if err := l.AddManifest(ctx, desc, "app"); err != nil {
+	if err := layouttest.Tag(l, ctx, desc, "app"); err != nil {
 		t.Fatal(err)
 	}
-	blobDir, dev, err := l.BlobDirLocation()
+	blobDir, dev, err := l.BlobLocation()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,26 +47,38 @@ func TestRecordLocationsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := func() {
+	// open opens the source as copy.Image does, which asks for the layers
+	// of what it copies; an open for reading only (inspect) does not.
+	open := func(copying bool) {
 		src, err := ref.NewImageSource(ctx, sys)
 		if err != nil {
 			t.Fatal(err)
 		}
-		src.Close()
+		defer src.Close()
+		if copying {
+			if _, err := src.LayerInfosForCopy(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 
-	open()
+	empty := snapshot(t, cacheDir)
+	open(false)
+	if after := snapshot(t, cacheDir); after != empty {
+		t.Fatalf("opening the source to read it wrote to the blob info cache:\nbefore %s\nafter  %s", empty, after)
+	}
+	open(true)
 	found := false
-	for _, c := range blobinfocache.DefaultCache(sys).CandidateLocations(source.CacheTransport(), source.CacheScope(dev), layer, false) {
-		found = found || c.Location.Opaque == blobDir
+	for _, c := range linkcache.Candidates(blobinfocache.DefaultCache(sys), dev, layer, "") {
+		found = found || c == blobDir
 	}
 	if !found {
-		t.Fatalf("layer %s not recorded at %s after the first open", layer, blobDir)
+		t.Fatalf("layer %s not recorded at %s after the first copy", layer, blobDir)
 	}
 	before := snapshot(t, cacheDir)
-	open()
+	open(true)
 	if after := snapshot(t, cacheDir); after != before {
-		t.Fatalf("the second open wrote to the cache:\nbefore %s\nafter  %s", before, after)
+		t.Fatalf("the second copy wrote to the cache:\nbefore %s\nafter  %s", before, after)
 	}
 }
 

@@ -6,7 +6,8 @@ import (
 	"io"
 	"testing"
 
-	"github.com/ocilayout/ocilayout/source"
+	"github.com/ocilayout/ocilayout/reference"
+
 	"go.podman.io/image/v5/types"
 )
 
@@ -26,7 +27,7 @@ func BenchmarkGetBlob(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			r := ref
 			if !hashing {
-				r = source.WithoutBlobHashing(ref)
+				r = reference.With(ref, reference.WithoutSecondHash())
 			}
 			src, err := r.NewImageSource(context.Background(), sys)
 			if err != nil {

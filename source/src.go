@@ -5,36 +5,33 @@ package source
 
 import (
 	"context"
-	"fmt"
 	"io"
 
+	"github.com/ocilayout/ocilayout/internal/imageopts"
+	"github.com/ocilayout/ocilayout/internal/linkcache"
 	"github.com/ocilayout/ocilayout/layout"
+	"github.com/ocilayout/ocilayout/simplesign"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/types"
 )
 
-// Source is an ImageSource over one entry of a layout.
-type Source struct {
+// imageSource is an ImageSource over one entry of a layout.
+type imageSource struct {
 	ref    types.ImageReference
+	sys    *types.SystemContext
 	layout *layout.Layout
 	desc   imgspecv1.Descriptor // the resolved top-level manifest or index
-	// hashBlobs says whether GetBlob hashes what it serves. On by default;
-	// see SetBlobHashing for when turning it off is sound.
-	hashBlobs bool
+	opts   imageopts.Options
 }
 
 // New opens the layout at dir and returns an ImageSource for the entry sel
-// selects. ref is what Reference() returns. index.json is read once here:
-// the source serves the image as it was when opened, even if a writer moves
-// the tag meanwhile.
-func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference, dir string, sel layout.Selector) (types.ImageSource, error) {
-	var opts []layout.Option
-	if sys != nil && sys.OCISharedBlobDirPath != "" {
-		opts = append(opts, layout.WithSharedBlobDir(sys.OCISharedBlobDirPath))
-	}
-	l, err := layout.Open(dir, opts...)
+// selects, tuned by opts. ref is what Reference() returns. index.json is
+// read once here: the source serves the image as it was when opened, even
+// if a writer moves the tag meanwhile.
+func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference, dir string, sel layout.Selector, opts imageopts.Options) (types.ImageSource, error) {
+	l, err := layout.Open(dir, imageopts.Layout(sys)...)
 	if err != nil {
 		return nil, err
 	}
@@ -48,34 +45,20 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 		l.Close()
 		return nil, err
 	}
-	recordLocations(ctx, sys, l, desc)
-	return &Source{ref: ref, layout: l, desc: desc, hashBlobs: true}, nil
+	return &imageSource{ref: ref, sys: sys, layout: l, desc: desc, opts: opts}, nil
 }
-
-// SetBlobHashing turns the digest check of GetBlob on or off (size is
-// always checked). copy.Image hashes every blob it reads from a source and
-// refuses a mismatch, so a tool that only feeds copy.Image may turn it off
-// to hash each byte once instead of twice; library readers should leave it on.
-func (s *Source) SetBlobHashing(on bool) { s.hashBlobs = on }
 
 // Reference returns the reference used to set up this source, as the user
 // gave it.
-func (s *Source) Reference() types.ImageReference { return s.ref }
+func (s *imageSource) Reference() types.ImageReference { return s.ref }
 
 // Close releases the layout.
-func (s *Source) Close() error { return s.layout.Close() }
-
-// Layout is the layout the source reads, for tools that act on the
-// resolved image in place (ocilayout sign stores its signature there).
-func (s *Source) Layout() *layout.Layout { return s.layout }
-
-// Descriptor is the resolved top-level entry.
-func (s *Source) Descriptor() imgspecv1.Descriptor { return s.desc }
+func (s *imageSource) Close() error { return s.layout.Close() }
 
 // GetManifest returns the selected manifest, or the instance instanceDigest
 // of the selected index, with its MIME type. The bytes are verified against
 // the digest (and, for the top level, the size) that names them.
-func (s *Source) GetManifest(ctx context.Context, instanceDigest *digest.Digest) ([]byte, string, error) {
+func (s *imageSource) GetManifest(ctx context.Context, instanceDigest *digest.Digest) ([]byte, string, error) {
 	desc := s.desc
 	if instanceDigest != nil {
 		desc = imgspecv1.Descriptor{Digest: *instanceDigest, Size: -1}
@@ -92,30 +75,50 @@ func (s *Source) GetManifest(ctx context.Context, instanceDigest *digest.Digest)
 }
 
 // GetBlob returns a stream for the blob and its size. The stream fails at
-// EOF if the content does not match info's digest, or the size on disk
-// differs from info.Size, naming the digest.
-func (s *Source) GetBlob(ctx context.Context, info types.BlobInfo, _ types.BlobInfoCache) (io.ReadCloser, int64, error) {
-	f, err := s.layout.OpenBlob(ctx, info.Digest)
-	if err != nil {
-		return nil, -1, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, -1, fmt.Errorf("stat of blob %s in %s: %w", info.Digest, s.layout.Dir(), err)
-	}
-	if info.Size >= 0 && fi.Size() != info.Size {
-		f.Close()
-		return nil, -1, &layout.IntegrityError{Digest: info.Digest, Dir: s.layout.Dir(), Problem: fmt.Sprintf("size %d, descriptor says %d", fi.Size(), info.Size)}
-	}
-	return layout.VerifyingReader(f, info.Digest, fi.Size(), s.hashBlobs, s.layout.Dir()), fi.Size(), nil
+// EOF if the content does not match info's digest (unless the reference
+// was tuned to check sizes only), or the size on disk differs from
+// info.Size, with a *layout.IntegrityError naming the digest.
+func (s *imageSource) GetBlob(ctx context.Context, info types.BlobInfo, _ types.BlobInfoCache) (io.ReadCloser, int64, error) {
+	return s.layout.BlobReader(ctx, info.Digest, info.Size, s.opts.Blob()...)
 }
 
 // HasThreadSafeGetBlob is true: each GetBlob opens its own file, so
 // copy.Image may read layers in parallel (the built-in oci: says false).
-func (s *Source) HasThreadSafeGetBlob() bool { return true }
+func (s *imageSource) HasThreadSafeGetBlob() bool { return true }
 
 // LayerInfosForCopy returns nil: the manifest's layer list is accurate.
-func (s *Source) LayerInfosForCopy(context.Context, *digest.Digest) ([]types.BlobInfo, error) {
+// copy.Image calls it, and only a copy does, just before it copies the
+// layers of a manifest, so this is where the source records where its
+// large layers live (internal/linkcache), for a destination layout on the
+// same file system to link them: a read-only command writes nothing
+// outside the layout.
+func (s *imageSource) LayerInfosForCopy(ctx context.Context, instanceDigest *digest.Digest) ([]types.BlobInfo, error) {
+	data, mt, err := s.GetManifest(ctx, instanceDigest)
+	if err != nil {
+		return nil, err
+	}
+	if m, err := manifest.FromBlob(data, mt); err == nil {
+		if dir, dev, err := s.layout.BlobLocation(); err == nil {
+			var blobs []types.BlobInfo
+			for _, li := range m.LayerInfos() {
+				blobs = append(blobs, li.BlobInfo)
+			}
+			linkcache.Record(s.sys, dir, dev, blobs)
+		}
+	}
 	return nil, nil
+}
+
+// GetSignatures returns the simple-signing signatures stored for the
+// selected manifest, or for instanceDigest (an instance of the selected
+// index), in the order they were written. index.json is read again here,
+// not at open: signatures added since (ocilayout sign) are seen, and a
+// signature is returned only if its artifact and bytes verify against
+// their digests and the artifact's subject is this manifest.
+func (s *imageSource) GetSignatures(ctx context.Context, instanceDigest *digest.Digest) ([][]byte, error) {
+	subject := s.desc.Digest
+	if instanceDigest != nil {
+		subject = *instanceDigest
+	}
+	return simplesign.Signatures(ctx, s.layout, subject)
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ocilayout/ocilayout/reference"
+
 	"github.com/opencontainers/go-digest"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -19,8 +21,6 @@ import (
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/transports/alltransports"
 
-	"github.com/ocilayout/ocilayout/destination"
-	"github.com/ocilayout/ocilayout/source"
 	_ "github.com/ocilayout/ocilayout/transport" // registers oci-layout:
 )
 
@@ -96,8 +96,8 @@ func Example_copy() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fastRef = destination.WithTrustedLinks(destination.WithoutBlobHashing(fastRef))
-	if _, err := copy.Image(ctx, pc, fastRef, source.WithoutBlobHashing(srcRef), nil); err != nil {
+	fastRef = reference.With(fastRef, reference.WithoutSecondHash(), reference.WithTrustedLinks())
+	if _, err := copy.Image(ctx, pc, fastRef, reference.With(srcRef, reference.WithoutSecondHash()), nil); err != nil {
 		fmt.Println("copy failed:", err)
 		return
 	}

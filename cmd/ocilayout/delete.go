@@ -7,7 +7,6 @@ import (
 	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 
-	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/reference"
 )
 
@@ -46,21 +45,13 @@ func (opts *deleteOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return usagef("invalid image %q: %w", args[0], err)
 	}
-	lref, ok := ref.(reference.Reference)
-	if !ok {
-		sys := &types.SystemContext{OCISharedBlobDirPath: opts.sharedBlobDir}
-		if err := ref.DeleteImage(ctx, sys); err != nil {
-			return fmt.Errorf("deleting %s: %w", args[0], err)
-		}
-		return nil
-	}
-	var lopts []layout.Option
-	if opts.sharedBlobDir != "" {
-		lopts = append(lopts, layout.WithSharedBlobDir(opts.sharedBlobDir))
-	}
-	res, err := layout.Delete(ctx, lref.ResolvedDir(), lref.Selector(), lopts...)
+	sys := &types.SystemContext{OCISharedBlobDirPath: opts.sharedBlobDir}
+	res, err := reference.Delete(ctx, sys, ref)
 	if err != nil {
-		return err
+		return fmt.Errorf("deleting %s: %w", args[0], err)
+	}
+	if res == nil {
+		return nil // another transport's DeleteImage: it reports nothing
 	}
 	out := cmd.OutOrStdout()
 	if opts.json {

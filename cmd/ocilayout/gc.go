@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ocilayout/ocilayout/reference"
+	"go.podman.io/image/v5/transports/alltransports"
+
 	"github.com/spf13/cobra"
 
 	"github.com/ocilayout/ocilayout/layout"
@@ -57,13 +60,17 @@ func (opts *gcOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 			retErr = fmt.Errorf("closing layout %s: %w", args[0], err)
 		}
 	}()
-	res, err := l.GC(cmd.Context(), layout.GCOptions{DryRun: opts.dryRun})
+	var gcOpts []layout.GCOption
+	if opts.dryRun {
+		gcOpts = append(gcOpts, layout.DryRun())
+	}
+	res, err := l.GC(cmd.Context(), gcOpts...)
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
 	if opts.json {
-		return writeJSON(out, gcOutput{GCResult: res, Files: res.Files(), Bytes: res.Bytes()})
+		return writeJSON(out, gcOutput{GCResult: res, Files: len(res.Blobs) + len(res.TempFiles), Bytes: res.Bytes()})
 	}
 	verb := "Removed"
 	if opts.dryRun {
@@ -77,7 +84,8 @@ func (opts *gcOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 	return nil
 }
 
-// openLayout opens an existing layout for the maintenance commands.
+// openLayout opens an existing layout for the maintenance commands, which
+// take a PATH rather than an image reference.
 func openLayout(dir, sharedBlobDir string) (*layout.Layout, error) {
 	var lopts []layout.Option
 	if sharedBlobDir != "" {
@@ -88,6 +96,21 @@ func openLayout(dir, sharedBlobDir string) (*layout.Layout, error) {
 		return nil, fmt.Errorf("opening layout %s: %w", dir, err)
 	}
 	return l, nil
+}
+
+// openLayoutImage opens the layout of an oci-layout: image name (under
+// any registered name, oci: too after transport.ReplaceOCI) for a command
+// that acts on the image in place; why says why another image is refused.
+func openLayoutImage(name, why string) (*layout.Layout, layout.Selector, error) {
+	ref, err := alltransports.ParseImageName(name)
+	if err != nil {
+		return nil, layout.Selector{}, usagef("invalid image name %q: %w", name, err)
+	}
+	l, sel, err := reference.OpenLayout(ref, nil, why)
+	if err != nil {
+		return nil, layout.Selector{}, fmt.Errorf("opening %s: %w", name, err)
+	}
+	return l, sel, nil
 }
 
 // writeJSON prints v as indented JSON, the --json output of the

@@ -11,8 +11,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
-
-	"github.com/ocilayout/ocilayout/layout"
 )
 
 type listOptions struct {
@@ -22,7 +20,7 @@ type listOptions struct {
 }
 
 // listEntry is the --json shape of one index.json entry. It is declared
-// here rather than marshalling layout.Entry so that the CLI's output stays
+// here rather than marshalling descriptors so that the CLI's output stays
 // stable even if the library's type grows fields.
 type listEntry struct {
 	Name      string              `json:"name"`
@@ -53,26 +51,22 @@ selects.`,
 
 func (opts *listOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 	ctx := cmd.Context()
-	var lopts []layout.Option
-	if opts.sharedBlobDir != "" {
-		lopts = append(lopts, layout.WithSharedBlobDir(opts.sharedBlobDir))
-	}
-	l, err := layout.Open(args[0], lopts...)
+	l, err := openLayout(args[0], opts.sharedBlobDir)
 	if err != nil {
-		return fmt.Errorf("opening layout %s: %w", args[0], err)
+		return err
 	}
 	defer func() {
 		if err := l.Close(); err != nil && retErr == nil {
 			retErr = fmt.Errorf("closing layout %s: %w", args[0], err)
 		}
 	}()
-	entries, err := l.List(ctx)
+	idx, err := l.Index(ctx)
 	if err != nil {
 		return fmt.Errorf("listing layout %s: %w", args[0], err)
 	}
-	out := make([]listEntry, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, listEntry{Name: e.Name, Digest: e.Digest, MediaType: e.MediaType, Size: e.Size, Platform: e.Platform})
+	out := make([]listEntry, 0, len(idx.Manifests))
+	for _, e := range idx.Manifests {
+		out = append(out, listEntry{Name: e.Annotations[imgspecv1.AnnotationRefName], Digest: e.Digest, MediaType: e.MediaType, Size: e.Size, Platform: e.Platform})
 	}
 	if opts.json {
 		return writeListJSON(cmd.OutOrStdout(), out)

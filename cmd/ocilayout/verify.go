@@ -57,10 +57,10 @@ func (opts *verifyOptions) run(cmd *cobra.Command, args []string) (retErr error)
 		}
 	} else {
 		for _, p := range r.Problems {
-			fmt.Fprintln(out, p.String())
+			fmt.Fprintln(out, p)
 		}
 	}
-	if !r.Sound() {
+	if len(r.Problems) > 0 {
 		return fmt.Errorf("layout %s is unsound: %d problem(s)", args[0], len(r.Problems))
 	}
 	if !opts.json {

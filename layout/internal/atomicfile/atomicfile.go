@@ -1,4 +1,7 @@
-package layout
+// Package atomicfile writes files inside an os.Root so that a reader, or
+// the file system after a crash, sees the old content or the new, never a
+// mix: temp file beside the target, fsync, rename, fsync of the directory.
+package atomicfile
 
 import (
 	"bufio"
@@ -11,19 +14,23 @@ import (
 	"path"
 )
 
+// Prefix starts the name of every temp file: GC recognises leftovers of
+// crashed writes by it, and readers pass over them.
+const Prefix = ".ocilayout-tmp-"
+
 // tempName returns a fresh, unguessable temp file name. The prefix lets
 // GC recognise the file after a crash and readers pass over it.
 func tempName() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return tempPrefix + hex.EncodeToString(b[:])
+	return Prefix + hex.EncodeToString(b[:])
 }
 
-// createTemp creates a new temp file next to where its content will be
+// Create creates a new temp file next to where its content will be
 // renamed to (rename is only atomic within one file system). The name
-// starts with tempPrefix so that GC can recognise and reclaim it after a
+// starts with Prefix so that GC can recognise and reclaim it after a
 // crash, and readers never mistake it for a blob.
-func createTemp(root *os.Root, dir string) (*os.File, string, error) {
+func Create(root *os.Root, dir string) (*os.File, string, error) {
 	for range 10 {
 		name := path.Join(dir, tempName())
 		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
@@ -38,10 +45,10 @@ func createTemp(root *os.Root, dir string) (*os.File, string, error) {
 	return nil, "", fmt.Errorf("creating temp file in %s: too many collisions", root.Name())
 }
 
-// commitTemp makes f durable and moves it to name: fsync the data, close,
+// Commit makes f durable and moves it to name: fsync the data, close,
 // rename over name, fsync the directory so the rename itself survives a
 // crash. On error the temp file is removed.
-func commitTemp(root *os.Root, f *os.File, tmp, name string) (retErr error) {
+func Commit(root *os.Root, f *os.File, tmp, name string) (retErr error) {
 	defer func() {
 		if retErr != nil {
 			f.Close()
@@ -57,12 +64,12 @@ func commitTemp(root *os.Root, f *os.File, tmp, name string) (retErr error) {
 	if err := root.Rename(tmp, name); err != nil {
 		return fmt.Errorf("renaming into %s: %w", path.Join(root.Name(), name), err)
 	}
-	return syncDir(root, path.Dir(name))
+	return SyncDir(root, path.Dir(name))
 }
 
-// syncDir fsyncs a directory so that entries created or renamed in it are
+// SyncDir fsyncs a directory so that entries created or renamed in it are
 // on disk.
-func syncDir(root *os.Root, dir string) error {
+func SyncDir(root *os.Root, dir string) error {
 	d, err := root.Open(dir)
 	if err != nil {
 		return fmt.Errorf("opening %s to sync it: %w", path.Join(root.Name(), dir), err)
@@ -74,19 +81,19 @@ func syncDir(root *os.Root, dir string) error {
 	return nil
 }
 
-// writeFileAtomic replaces name with data so that a reader, or the file
+// Write replaces name with data so that a reader, or the file
 // after a crash, holds either the old content or the new, never a mix.
-func writeFileAtomic(root *os.Root, name string, data []byte) error {
-	return writeFileAtomicFunc(root, name, func(w *bufio.Writer) error {
+func Write(root *os.Root, name string, data []byte) error {
+	return WriteFunc(root, name, func(w *bufio.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
 }
 
-// writeFileAtomicFunc is writeFileAtomic for content that write produces
+// WriteFunc is Write for content that write produces
 // as a stream, buffered on its way to the temp file.
-func writeFileAtomicFunc(root *os.Root, name string, write func(*bufio.Writer) error) error {
-	f, tmp, err := createTemp(root, path.Dir(name))
+func WriteFunc(root *os.Root, name string, write func(*bufio.Writer) error) error {
+	f, tmp, err := Create(root, path.Dir(name))
 	if err != nil {
 		return err
 	}
@@ -100,5 +107,5 @@ func writeFileAtomicFunc(root *os.Root, name string, write func(*bufio.Writer) e
 		_ = root.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", tmp, err)
 	}
-	return commitTemp(root, f, tmp, name)
+	return Commit(root, f, tmp, name)
 }

@@ -1,46 +1,16 @@
 package layout
 
-import (
-	"fmt"
-	"os"
-	"syscall"
-)
+import "github.com/ocilayout/ocilayout/layout/internal/flock"
 
-// lock takes a flock(2) on one of the layout's lock files, creating it if
-// needed, and returns the function that releases it. flock is per open file
-// description, so it serialises goroutines of one process as well as
-// processes, and the kernel drops it if the holder dies: a kill -9 never
-// leaves a layout locked.
-//
-// Two lock files, two roles:
+// lock takes one of the layout's lock files (see flock.Lock). Two lock
+// files, two roles:
 //   - indexLockFile, exclusive: held while index.json is re-read, changed and
 //     replaced. Every writer re-reads under it, so no update is lost.
 //   - leaseLockFile, shared by every writer from its first blob until its
 //     commit, exclusive by GC: GC never runs while a blob that is not yet
 //     referenced by index.json might still be committed.
 func (l *Layout) lock(name string, exclusive bool) (func(), error) {
-	f, err := l.root.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock file %s in %s: %w", name, l.dir, err)
-	}
-	how := syscall.LOCK_SH
-	if exclusive {
-		how = syscall.LOCK_EX
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), how)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s in %s: %w", name, l.dir, err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return flock.Lock(l.root, l.dir, name, exclusive)
 }
 
 // WriteLease is held by a writer for as long as it has blobs in the layout

@@ -1,4 +1,6 @@
-package layout
+// Package indexjson reads and writes index.json: a hand-written codec for
+// the common shapes, byte-for-byte what encoding/json reads and writes.
+package indexjson
 
 import (
 	"bufio"
@@ -16,15 +18,26 @@ import (
 // index.json that every tag change reads and rewrites under the lock, and
 // there reflection was most of the time (issue 6: a tag added in < 50 ms).
 //
-// Both directions are exact, not approximate: decodeIndex accepts only a
+// Both directions are exact, not approximate: Decode accepts only a
 // strict subset of JSON (plain keys, each once, in the shapes the spec
 // gives) and hands anything else whole to encoding/json, so it never
-// disagrees with json.Unmarshal; encodeIndex writes the bytes json.Marshal
+// disagrees with json.Unmarshal; Encode writes the bytes json.Marshal
 // writes. FuzzIndexJSON checks both against encoding/json.
 
-// validDigest is digest.Digest.Validate with a fast path for the lowercase
+// The annotations ocilayout adds to index.json entries. They are part of
+// the on-disk format, so they live with its codec; package layout
+// documents their meaning (AnnotationSubject is exported there).
+const (
+	// AnnotationSubject marks a referrer entry with its subject's digest.
+	AnnotationSubject = "io.github.ocilayout.subject"
+	// AnnotationSubjectRoot marks a referrer of an instance inside an
+	// index with the digest of that top-level index.
+	AnnotationSubjectRoot = "io.github.ocilayout.subject-root"
+)
+
+// ValidDigest is digest.Digest.Validate with a fast path for the lowercase
 // sha256 digests that fill an index; anything else goes to Validate.
-func validDigest(d digest.Digest) error {
+func ValidDigest(d digest.Digest) error {
 	s := string(d)
 	if len(s) == 7+64 && s[:7] == "sha256:" {
 		ok := true
@@ -42,8 +55,8 @@ func validDigest(d digest.Digest) error {
 	return d.Validate()
 }
 
-// decodeIndex is json.Unmarshal into an Index.
-func decodeIndex(data []byte) (*imgspecv1.Index, error) {
+// Decode is json.Unmarshal into an Index.
+func Decode(data []byte) (*imgspecv1.Index, error) {
 	p := indexParser{data: data}
 	if idx, ok := p.index(); ok {
 		return idx, nil
@@ -55,7 +68,7 @@ func decodeIndex(data []byte) (*imgspecv1.Index, error) {
 	return &idx, nil
 }
 
-// indexParser is the fast path of decodeIndex. Each method returns false
+// indexParser is the fast path of Decode. Each method returns false
 // on anything outside its subset, and the caller then starts over with
 // encoding/json, which also produces the error message for bad input.
 type indexParser struct {
@@ -391,9 +404,9 @@ func (p *indexParser) int() (int64, bool) {
 	return v, err == nil
 }
 
-// encodeIndex writes idx as json.NewEncoder(w).Encode(idx) would: the
+// Encode writes idx as json.NewEncoder(w).Encode(idx) would: the
 // bytes of json.Marshal and a newline.
-func encodeIndex(w *bufio.Writer, idx *imgspecv1.Index) error {
+func Encode(w *bufio.Writer, idx *imgspecv1.Index) error {
 	w.WriteString(`{"schemaVersion":`)
 	w.WriteString(strconv.Itoa(idx.SchemaVersion))
 	if idx.MediaType != "" {

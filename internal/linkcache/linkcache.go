@@ -1,33 +1,33 @@
-package source
+// Package linkcache is how an oci-layout destination finds, on its own
+// file system, another layout that holds a blob it is about to receive, so
+// it can link the blob instead of streaming it: sources record where their
+// blobs are in containers/image's blob info cache, destinations ask it.
+package linkcache
 
 import (
-	"context"
 	"strconv"
 
-	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
-	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/pkg/blobinfocache"
 	"go.podman.io/image/v5/types"
 )
 
-// How a destination finds the source's blob to link it.
-//
 // copy.Image calls the destination's TryReusingBlob before it reads a blob
 // from the source, and passes it nothing about the source but a
 // BlobInfoCache: the one from blobinfocache.DefaultCache(DestinationCtx),
 // a SQLite file shared by every process of the user. So the source, when
-// opened, records there where each of its large blobs lives: transport
+// copy.Image asks it for its layers (LayerInfosForCopy, which only a copy
+// calls: inspect and other readers record nothing), records there where each of its large blobs lives: transport
 // LocationCacheTransport, scope "dev:<device of the blob directory>", location the
 // absolute blob directory. The destination asks CandidateLocations under
 // the scope of its own device, so it only ever sees blobs on its own file
-// system, and links one with layout.LinkBlobFrom.
+// system, and links one with layout.Layout.LinkBlob.
 //
 // Why this and not something in memory: the only alternative channel
 // between a source and a destination that copy.Image opened separately is
 // package-level state, which this project keeps to the transport
 // registration. The cost is one fsync'd SQLite transaction per recorded
-// blob the first time a layout is opened as a source (small blobs are not
+// blob the first time a layout is copied from (small blobs are not
 // recorded: streaming them costs less; later opens only read the cache to
 // find the entries there), and entries outlive the process; a stale entry
 // is harmless, because the destination checks type, size and device, and by default the
@@ -40,9 +40,9 @@ import (
 // oci-layout: layouts link to each other; the built-in oci: transport keys
 // its own entries by its own name and never sees these.
 
-// LocationCacheTransport is the transport name under which blob locations are
+// transportName is the transport name under which blob locations are
 // recorded in the BlobInfoCache.
-const LocationCacheTransport = "oci-layout"
+const transportName = "oci-layout"
 
 // MinLinkSize is the smallest blob whose location is recorded: below it,
 // streaming the bytes is cheaper than the cache write and the link.
@@ -52,26 +52,25 @@ const MinLinkSize = 64 << 10
 // Name() on the transport it is given.
 type cacheTransport struct{ types.ImageTransport }
 
-func (cacheTransport) Name() string { return LocationCacheTransport }
+func (cacheTransport) Name() string { return transportName }
 
-// CacheTransport is the types.ImageTransport to pass to a BlobInfoCache
-// for blob-location entries. Only its Name method may be called.
-func CacheTransport() types.ImageTransport { return cacheTransport{} }
-
-// CacheScope is the BlobInfoCache scope for blobs on device dev.
-func CacheScope(dev uint64) types.BICTransportScope {
+// scope is the BlobInfoCache scope for blobs on device dev.
+func scope(dev uint64) types.BICTransportScope {
 	return types.BICTransportScope{Opaque: "dev:" + strconv.FormatUint(dev, 10)}
 }
 
-// recordLocations records the large blobs reachable from desc in the
-// default blob info cache of sys. Failures only cost the optimisation.
-func recordLocations(ctx context.Context, sys *types.SystemContext, l *layout.Layout, desc imgspecv1.Descriptor) {
-	dir, dev, err := l.BlobDirLocation()
-	if err != nil {
-		return
+// Record records dir (a blob directory on device dev) as a location of
+// each blob in blobs of at least MinLinkSize bytes, in the default blob
+// info cache of sys, unless the cache already offers it. Failures only
+// cost the optimisation, so there are none to return.
+func Record(sys *types.SystemContext, dir string, dev uint64, blobs []types.BlobInfo) {
+	var todo []types.BlobInfo
+	for _, b := range blobs {
+		if b.Size >= MinLinkSize {
+			todo = append(todo, b)
+		}
 	}
-	blobs := l.ReachableBlobs(ctx, desc, MinLinkSize)
-	if len(blobs) == 0 {
+	if len(todo) == 0 {
 		return
 	}
 	cache := blobinfocache.DefaultCache(sys)
@@ -82,12 +81,24 @@ func recordLocations(ctx context.Context, sys *types.SystemContext, l *layout.La
 		c.Open()
 		defer c.Close()
 	}
-	for _, b := range blobs {
+	for _, b := range todo {
 		if known(cache, dev, b.Digest, dir) {
 			continue
 		}
-		cache.RecordKnownLocation(cacheTransport{}, CacheScope(dev), b.Digest, types.BICLocationReference{Opaque: dir})
+		cache.RecordKnownLocation(cacheTransport{}, scope(dev), b.Digest, types.BICLocationReference{Opaque: dir})
 	}
+}
+
+// Candidates returns the blob directories on device dev, other than self,
+// that cache says hold d, best first.
+func Candidates(cache types.BlobInfoCache, dev uint64, d digest.Digest, self string) []string {
+	var out []string
+	for _, c := range cache.CandidateLocations(cacheTransport{}, scope(dev), d, false) {
+		if c.Digest == d && c.Location.Opaque != self {
+			out = append(out, c.Location.Opaque)
+		}
+	}
+	return out
 }
 
 // known reports whether the cache already offers dir as a location of d.
@@ -96,7 +107,7 @@ func recordLocations(ctx context.Context, sys *types.SystemContext, l *layout.La
 // location that has dropped out of the few candidates the cache returns is
 // recorded again, which moves it back to the front.
 func known(cache types.BlobInfoCache, dev uint64, d digest.Digest, dir string) bool {
-	for _, c := range cache.CandidateLocations(cacheTransport{}, CacheScope(dev), d, false) {
+	for _, c := range cache.CandidateLocations(cacheTransport{}, scope(dev), d, false) {
 		if c.Digest == d && c.Location.Opaque == dir {
 			return true
 		}

@@ -1,4 +1,4 @@
-package layout
+package blobstore
 
 import (
 	"context"
@@ -7,16 +7,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 
+	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
 	"github.com/opencontainers/go-digest"
-	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
 
-// LinkMethod says how LinkBlobFrom materialised a blob.
+// LinkMethod says how Link materialised a blob.
 type LinkMethod string
 
 // The ways of putting a blob of another layout into this one without
@@ -27,7 +25,7 @@ const (
 	LinkCopy     LinkMethod = "copy_file_range" // in-kernel copy
 )
 
-// LinkBlobFrom puts blob d of size size into this layout by linking it
+// Link puts blob d of size size into this layout by linking it
 // from srcBlobDir, the blob directory (ALG/HEX inside) of another layout on
 // the same file system. It tries a reflink, then a hard link, then
 // copy_file_range, always into a temp name that is renamed into place, so a
@@ -43,17 +41,17 @@ const (
 // their owner can still change them).
 //
 // A source blob that is missing, not a regular file, of another size, or
-// on another file system is not an error: LinkBlobFrom returns "", nil and
+// on another file system is not an error: Link returns "", nil and
 // the caller streams the blob instead.
-func (l *Layout) LinkBlobFrom(ctx context.Context, srcBlobDir string, d digest.Digest, size int64, verify bool) (LinkMethod, error) {
-	if err := checkContext(ctx); err != nil {
-		return "", err
+func (s *Store) Link(ctx context.Context, srcBlobDir string, d digest.Digest, size int64, verify bool) (LinkMethod, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("linking blob %s into %s: %w", d, s.dir, err)
 	}
-	p, err := blobPath(d)
+	p, err := Path(d)
 	if err != nil {
 		return "", err
 	}
-	dst, err := l.blobRoot()
+	dst, err := s.rootOrErr()
 	if err != nil {
 		return "", err
 	}
@@ -72,11 +70,11 @@ func (l *Layout) LinkBlobFrom(ctx context.Context, srcBlobDir string, d digest.D
 		return "", nil
 	}
 	if err := dst.MkdirAll(d.Algorithm().String(), 0o755); err != nil {
-		return "", fmt.Errorf("creating blob directory in %s: %w", l.dir, err)
+		return "", fmt.Errorf("creating blob directory in %s: %w", s.dir, err)
 	}
 	dstDir, err := dst.Open(".")
 	if err != nil {
-		return "", fmt.Errorf("opening blob directory of %s: %w", l.dir, err)
+		return "", fmt.Errorf("opening blob directory of %s: %w", s.dir, err)
 	}
 	defer dstDir.Close()
 	if dev, ok := regularFileDev(dstDir, -1); ok || dev != srcDev {
@@ -95,7 +93,7 @@ func (l *Layout) LinkBlobFrom(ctx context.Context, srcBlobDir string, d digest.D
 		}
 	}()
 	if verify {
-		if err := verifyFile(ctx, dst, tmp, d, size, l.dir); err != nil {
+		if err := s.verifyFile(ctx, dst, tmp, d, size); err != nil {
 			return "", err
 		}
 	}
@@ -107,7 +105,7 @@ func (l *Layout) LinkBlobFrom(ctx context.Context, srcBlobDir string, d digest.D
 	// was already there, linked from the same source) does nothing and
 	// leaves the temp name behind.
 	_ = dst.Remove(tmp)
-	if err := syncDir(dst, d.Algorithm().String()); err != nil {
+	if err := atomicfile.SyncDir(dst, d.Algorithm().String()); err != nil {
 		return "", err
 	}
 	return method, nil
@@ -130,7 +128,7 @@ func regularFileDev(f *os.File, size int64) (uint64, bool) {
 // linkToTemp materialises src under a new temp name in dst's top
 // directory. method is "" when no way worked and the caller should stream.
 func linkToTemp(dst *os.Root, dstDir, src *os.File, srcRoot *os.Root, p string) (string, LinkMethod, error) {
-	f, tmp, err := createTemp(dst, ".")
+	f, tmp, err := atomicfile.Create(dst, ".")
 	if err != nil {
 		return "", "", err
 	}
@@ -145,7 +143,7 @@ func linkToTemp(dst *os.Root, dstDir, src *os.File, srcRoot *os.Root, p string) 
 	srcDir, err := srcRoot.Open(path.Dir(p))
 	if err == nil {
 		for range 10 {
-			name := tempName()
+			name := atomicfile.Prefix + randomSuffix()
 			err = unix.Linkat(int(srcDir.Fd()), path.Base(p), int(dstDir.Fd()), name, 0)
 			if errors.Is(err, unix.EEXIST) {
 				continue
@@ -159,7 +157,7 @@ func linkToTemp(dst *os.Root, dstDir, src *os.File, srcRoot *os.Root, p string) 
 		srcDir.Close()
 	}
 
-	f, tmp, err = createTemp(dst, ".")
+	f, tmp, err = atomicfile.Create(dst, ".")
 	if err != nil {
 		return "", "", err
 	}
@@ -200,43 +198,26 @@ func copyFileRange(dst, src *os.File) error {
 	}
 }
 
-// BlobDirLocation returns the absolute path of the directory holding this
+// Location returns the absolute path of the directory holding this
 // layout's blobs as ALG/HEX (blobs/ or the shared blob directory) and the
-// device it is on: what another layout needs to LinkBlobFrom it, and what
+// device it is on: what another layout needs to Link from it, and what
 // decides whether it can (links do not cross file systems).
-func (l *Layout) BlobDirLocation() (string, uint64, error) {
-	root, err := l.blobRoot()
+func (s *Store) Location() (string, uint64, error) {
+	root, err := s.rootOrErr()
 	if err != nil {
 		return "", 0, err
 	}
 	dir, err := filepath.Abs(root.Name())
 	if err != nil {
-		return "", 0, fmt.Errorf("locating blob directory of %s: %w", l.dir, err)
+		return "", 0, fmt.Errorf("locating blob directory of %s: %w", s.dir, err)
 	}
 	fi, err := root.Stat(".")
 	if err != nil {
-		return "", 0, fmt.Errorf("stat of blob directory of %s: %w", l.dir, err)
+		return "", 0, fmt.Errorf("stat of blob directory of %s: %w", s.dir, err)
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return "", 0, fmt.Errorf("stat of blob directory of %s: no device number", l.dir)
+		return "", 0, fmt.Errorf("stat of blob directory of %s: no device number", s.dir)
 	}
 	return dir, uint64(st.Dev), nil
-}
-
-// ReachableBlobs returns the descriptors of every blob reachable from
-// desc (its manifests, configs and layers, through nested indexes) with a
-// size of at least minSize, deduplicated by digest and sorted by digest.
-// Unreadable children are skipped: this serves optimisations, and the copy
-// itself reports them.
-func (l *Layout) ReachableBlobs(ctx context.Context, desc imgspecv1.Descriptor, minSize int64) []imgspecv1.Descriptor {
-	r := l.walk(ctx, []imgspecv1.Descriptor{desc})
-	var out []imgspecv1.Descriptor
-	for d, refs := range r.refs {
-		if len(refs) > 0 && refs[0].desc.Size >= minSize {
-			out = append(out, imgspecv1.Descriptor{MediaType: refs[0].desc.MediaType, Digest: d, Size: refs[0].desc.Size})
-		}
-	}
-	slices.SortFunc(out, func(a, b imgspecv1.Descriptor) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
-	return out
 }

@@ -1,4 +1,4 @@
-package layout
+package indexjson
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// indexJSONSeeds are index.json texts on both sides of decodeIndex's fast
+// indexJSONSeeds are index.json texts on both sides of Decode's fast
 // path: what this package writes, what other tools write (whitespace,
 // platforms, urls, data, subjects), and what only encoding/json decides.
 var indexJSONSeeds = []string{
@@ -43,8 +43,8 @@ var indexJSONSeeds = []string{
 	`{`,
 }
 
-// TestIndexJSONMatchesEncodingJSON checks the seeds: decodeIndex agrees
-// with json.Unmarshal (value, or failing both), and encodeIndex writes
+// TestIndexJSONMatchesEncodingJSON checks the seeds: Decode agrees
+// with json.Unmarshal (value, or failing both), and Encode writes
 // what json.NewEncoder writes.
 func TestIndexJSONMatchesEncodingJSON(t *testing.T) {
 	for _, s := range indexJSONSeeds {
@@ -74,15 +74,15 @@ func FuzzIndexJSON(f *testing.F) {
 func checkIndexJSON(t *testing.T, data []byte) {
 	var want imgspecv1.Index
 	wantErr := json.Unmarshal(data, &want)
-	got, err := decodeIndex(data)
+	got, err := Decode(data)
 	if (err != nil) != (wantErr != nil) {
-		t.Fatalf("%q: decodeIndex error %v, json.Unmarshal error %v", data, err, wantErr)
+		t.Fatalf("%q: Decode error %v, json.Unmarshal error %v", data, err, wantErr)
 	}
 	if err != nil {
 		return
 	}
 	if !reflect.DeepEqual(*got, want) {
-		t.Fatalf("%q: decodeIndex gave\n%#v\njson.Unmarshal gave\n%#v", data, *got, want)
+		t.Fatalf("%q: Decode gave\n%#v\njson.Unmarshal gave\n%#v", data, *got, want)
 	}
 	var wantOut bytes.Buffer
 	if err := json.NewEncoder(&wantOut).Encode(&want); err != nil {
@@ -90,12 +90,12 @@ func checkIndexJSON(t *testing.T, data []byte) {
 	}
 	var gotOut bytes.Buffer
 	w := bufio.NewWriter(&gotOut)
-	if err := encodeIndex(w, &want); err != nil {
-		t.Fatalf("%q: encodeIndex: %v", data, err)
+	if err := Encode(w, &want); err != nil {
+		t.Fatalf("%q: Encode: %v", data, err)
 	}
 	w.Flush()
 	if !bytes.Equal(gotOut.Bytes(), wantOut.Bytes()) {
-		t.Fatalf("encodeIndex wrote\n%s\njson.Encoder wrote\n%s", gotOut.Bytes(), wantOut.Bytes())
+		t.Fatalf("Encode wrote\n%s\njson.Encoder wrote\n%s", gotOut.Bytes(), wantOut.Bytes())
 	}
 }
 
@@ -108,12 +108,12 @@ func TestIndexJSONBoundedAllocation(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	_, err := decodeIndex(data)
+	_, err := Decode(data)
 	runtime.ReadMemStats(&after)
 	if err == nil {
-		t.Fatal("decodeIndex accepted invalid JSON")
+		t.Fatal("Decode accepted invalid JSON")
 	}
 	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(3*len(data)); got > limit {
-		t.Fatalf("decodeIndex of %d bytes allocated %d bytes (limit %d)", len(data), got, limit)
+		t.Fatalf("Decode of %d bytes allocated %d bytes (limit %d)", len(data), got, limit)
 	}
 }
