@@ -192,9 +192,11 @@ func (d *imageDestination) platformOf(ctx context.Context, m []byte) *imgspecv1.
 	return &imgspecv1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
 }
 
-// Commit records the image, and the signatures PutSignatures stored, in
-// index.json under the layout's lock, after re-reading it, so that
-// concurrent writers into one layout keep each other's tags.
+// Commit records the image under the destination's name, and the
+// signatures PutSignatures stored, in one index transaction (under the
+// layout's lock, after re-reading index.json, so that concurrent writers
+// into one layout keep each other's tags): the image entry first, so that
+// a tag move drops the old image's referrers before the new ones are added.
 func (d *imageDestination) Commit(ctx context.Context, _ types.UnparsedImage) error {
 	d.mu.Lock()
 	desc, ok := d.top, d.topSet
@@ -203,7 +205,12 @@ func (d *imageDestination) Commit(ctx context.Context, _ types.UnparsedImage) er
 	if !ok {
 		return errors.New("commit without a manifest")
 	}
-	return d.commitIndex(ctx, desc)
+	return d.layout.Update(ctx, func(tx *layout.IndexTx) error {
+		if err := tx.Tag(desc, d.name); err != nil {
+			return err
+		}
+		return d.applyPendingSignatures(tx)
+	})
 }
 
 // statBlob returns the size of blob d in the layout; the error wraps

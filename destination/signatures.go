@@ -107,15 +107,3 @@ func (d *imageDestination) applyPendingSignatures(tx *layout.IndexTx) error {
 	}
 	return nil
 }
-
-// commitIndex records the image under name and its pending signatures in
-// one atomic index.json update: the image entry first, so that a tag move
-// drops the old image's referrers before the new ones are added.
-func (d *imageDestination) commitIndex(ctx context.Context, desc imgspecv1.Descriptor) error {
-	return d.layout.Update(ctx, func(tx *layout.IndexTx) error {
-		if err := tx.Tag(desc, d.name); err != nil {
-			return err
-		}
-		return d.applyPendingSignatures(tx)
-	})
-}

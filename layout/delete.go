@@ -87,7 +87,7 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 }
 
 func describeSelector(sel Selector) string {
-	if sel.IsZero() {
+	if sel.isZero() {
 		return "the only image"
 	}
 	return sel.String()

@@ -42,16 +42,20 @@ type GCResult struct {
 	// SharedBlobDir is true when the layout keeps its blobs in a shared
 	// directory, whose blobs GC never removes (see GC).
 	SharedBlobDir bool `json:"sharedBlobDir"`
+	// Files and Bytes total what Blobs and TempFiles hold.
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
 }
 
-// Bytes is the number of bytes the removed files held.
-func (r *GCResult) Bytes() int64 {
-	var n int64
+// total fills in Files and Bytes.
+func (r *GCResult) total() *GCResult {
+	r.Files, r.Bytes = len(r.Blobs)+len(r.TempFiles), 0
 	for _, f := range append(append([]RemovedFile(nil), r.Blobs...), r.TempFiles...) {
-		n += f.Size
+		r.Bytes += f.Size
 	}
-	return n
+	return r
 }
+
 
 // Test hooks, set only by this package's crash tests (which kill the
 // process from inside them to stop it at an exact point).
@@ -160,7 +164,7 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		}
 	}
 	if l.shared || l.blobs.Root() == nil {
-		return res, nil
+		return res.total(), nil
 	}
 	blobTemps, err := tempFiles(l.blobs.Root().FS(), ".")
 	if err != nil {
@@ -179,7 +183,7 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 	}
 	for _, b := range blobs {
 		if err := checkContext(ctx); err != nil {
-			return res, err
+			return res.total(), err
 		}
 		if reach.has(b.Digest) || (candidates != nil && !candidates[b.Digest]) {
 			continue
@@ -189,7 +193,7 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 			return nil, err
 		}
 	}
-	return res, nil
+	return res.total(), nil
 }
 
 type rootRemover interface{ Remove(string) error }

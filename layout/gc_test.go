@@ -50,8 +50,8 @@ func TestGCAfterTagMove(t *testing.T) {
 					t.Errorf("%s not freed", d)
 				}
 			}
-			if res.Bytes() != bytes || bytes == 0 || (len(res.Blobs)+len(res.TempFiles)) != len(want) {
-				t.Errorf("Bytes()=%d Files()=%d, blobs sum to %d", res.Bytes(), (len(res.Blobs) + len(res.TempFiles)), bytes)
+			if res.Bytes != bytes || bytes == 0 || (len(res.Blobs)+len(res.TempFiles)) != len(want) {
+				t.Errorf("Bytes()=%d Files()=%d, blobs sum to %d", res.Bytes, (len(res.Blobs) + len(res.TempFiles)), bytes)
 			}
 			mtAssertPresent(t, l, dryRun, want...)
 			mtAssertPresent(t, l, true, append(cur.blobs, other.blobs...)...)

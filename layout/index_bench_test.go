@@ -76,7 +76,7 @@ func BenchmarkTagsList(b *testing.B) {
 // every source open does.
 func BenchmarkTagsResolve(b *testing.B) {
 	l, _ := benchTagged(b)
-	sel, _ := ByName("t" + strconv.Itoa(benchTags()/2))
+	sel, _ := byName("t" + strconv.Itoa(benchTags()/2))
 	for b.Loop() {
 		idx, err := l.Index(context.Background())
 		if err != nil {

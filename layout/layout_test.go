@@ -126,7 +126,7 @@ func TestOpenCreatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel, _ := ByName("v1")
+	sel, _ := byName("v1")
 	got, err := r.Resolve(ctx, idx, sel)
 	if err != nil || got.Digest != d.Digest {
 		t.Fatalf("Resolve = %v, %v", got.Digest, err)

@@ -40,24 +40,24 @@ type Selector struct {
 	digest digest.Digest
 }
 
-// ByName selects the first entry whose org.opencontainers.image.ref.name is name.
-func ByName(name string) (Selector, error) {
+// byName selects the first entry whose org.opencontainers.image.ref.name is name.
+func byName(name string) (Selector, error) {
 	if err := ValidateName(name); err != nil {
 		return Selector{}, err
 	}
 	return Selector{kind: selectName, name: name}, nil
 }
 
-// ByIndex selects the entry at position i of index.json's manifests.
-func ByIndex(i int) (Selector, error) {
+// byIndex selects the entry at position i of index.json's manifests.
+func byIndex(i int) (Selector, error) {
 	if i < 0 {
 		return Selector{}, fmt.Errorf("invalid index @%d: must not be negative", i)
 	}
 	return Selector{kind: selectIndex, index: i}, nil
 }
 
-// ByDigest selects the manifest with digest d, at any depth of nested indexes.
-func ByDigest(d digest.Digest) (Selector, error) {
+// byDigest selects the manifest with digest d, at any depth of nested indexes.
+func byDigest(d digest.Digest) (Selector, error) {
 	if err := d.Validate(); err != nil {
 		return Selector{}, fmt.Errorf("invalid digest %q: %w", string(d), err)
 	}
@@ -73,15 +73,15 @@ func ParseSelector(s string) (Selector, error) {
 	}
 	if rest, ok := strings.CutPrefix(s, "@"); ok {
 		if strings.Contains(rest, ":") {
-			return ByDigest(digest.Digest(rest))
+			return byDigest(digest.Digest(rest))
 		}
 		n, err := strconv.Atoi(rest)
 		if err != nil || !isDecimal(rest) {
 			return Selector{}, fmt.Errorf("invalid selector %q: @ must be followed by a non-negative index or a digest", s)
 		}
-		return ByIndex(n)
+		return byIndex(n)
 	}
-	return ByName(s)
+	return byName(s)
 }
 
 func isDecimal(s string) bool {
@@ -117,8 +117,9 @@ func (s Selector) String() string {
 	return ""
 }
 
-// IsZero reports whether s is the zero Selector (the only entry).
-func (s Selector) IsZero() bool { return s.kind == selectAny }
+// isZero reports whether s is the zero Selector (the only image); callers
+// outside compare with Selector{}.
+func (s Selector) isZero() bool { return s.kind == selectAny }
 
 // Name returns the ref.name selected, or "".
 func (s Selector) Name() string { return s.name }

@@ -58,7 +58,7 @@ func TestParseSelector(t *testing.T) {
 			if sel.String() != tc.in {
 				t.Errorf("String() = %q, does not round-trip %q", sel.String(), tc.in)
 			}
-			if sel.IsZero() != (tc.kind == selectAny) || sel.Name() != tc.name || sel.Digest() != tc.digest {
+			if sel.isZero() != (tc.kind == selectAny) || sel.Name() != tc.name || sel.Digest() != tc.digest {
 				t.Errorf("accessors of %+v disagree with the input %q", sel, tc.in)
 			}
 			if i, ok := sel.Index(); ok != (tc.kind == selectIndex) || i != tc.index {

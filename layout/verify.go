@@ -54,11 +54,9 @@ type VerifyReport struct {
 	Entries  int       `json:"entries"`  // entries of index.json
 	Blobs    int       `json:"blobs"`    // reachable blobs checked
 	Bytes    int64     `json:"bytes"`    // bytes of those blobs read and hashed
-	Problems []Problem `json:"problems"` // sorted; empty when sound
+	Problems []Problem `json:"problems"` // sorted; empty when the layout is sound
 }
 
-// Sound reports whether Verify found nothing wrong.
-func (r *VerifyReport) Sound() bool { return len(r.Problems) == 0 }
 
 // Verify checks the whole layout: oci-layout, index.json, every blob
 // reachable from it (present, a regular file inside the layout, of the size

@@ -130,12 +130,12 @@ func TestVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.kind == "" {
-				if !r.Sound() || r.Entries != 3 || r.Blobs != 11 || r.Bytes == 0 {
+				if !(len(r.Problems) == 0) || r.Entries != 3 || r.Blobs != 11 || r.Bytes == 0 {
 					t.Errorf("sound layout: %+v", r)
 				}
 				return
 			}
-			if r.Sound() {
+			if (len(r.Problems) == 0) {
 				t.Fatalf("Verify found nothing wrong")
 			}
 			want := tc.what(f) + ": " + tc.kind + ": "

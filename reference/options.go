@@ -2,6 +2,7 @@ package reference
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ocilayout/ocilayout/internal/imageopts"
@@ -50,11 +51,12 @@ func With(ref types.ImageReference, opts ...Option) types.ImageReference {
 // OpenLayout opens the layout of an oci-layout reference for reading, with
 // the shared blob directory sys names, and returns its selector: for tools
 // that act on the image in place (sign, delete). Other references are
-// refused, naming why: an oci-layout reference is needed because what.
+// refused with an error wrapping ErrNotLayout, and why: what an
+// oci-layout reference is needed for.
 func OpenLayout(ref types.ImageReference, sys *types.SystemContext, why string) (*layout.Layout, layout.Selector, error) {
 	lr, ok := ref.(Reference)
 	if !ok {
-		return nil, layout.Selector{}, fmt.Errorf("%s is not an oci-layout image (%s)", ref.Transport().Name()+":"+ref.StringWithinTransport(), why)
+		return nil, layout.Selector{}, fmt.Errorf("%s: %w (%s)", ref.Transport().Name()+":"+ref.StringWithinTransport(), ErrNotLayout, why)
 	}
 	l, err := layout.Open(lr.ResolvedDir(), imageopts.Layout(sys)...)
 	if err != nil {
@@ -62,6 +64,10 @@ func OpenLayout(ref types.ImageReference, sys *types.SystemContext, why string) 
 	}
 	return l, lr.Selector(), nil
 }
+
+// ErrNotLayout is wrapped by OpenLayout's error for a reference of
+// another transport.
+var ErrNotLayout = errors.New("is not an oci-layout: image")
 
 // Delete removes the image ref selects, as DeleteImage does, and reports
 // what went: the index.json entries and the reclaimed blobs (nil when the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/ocilayout/ocilayout/destination"
@@ -54,7 +55,10 @@ func NewReference(dir, name string) (types.ImageReference, error) {
 	sel := layout.Selector{}
 	if name != "" {
 		var err error
-		if sel, err = layout.ByName(name); err != nil {
+		if sel, err = layout.ParseSelector(name); err == nil && sel.Name() != name {
+			err = fmt.Errorf("%q is not a NAME", name)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("invalid %s reference %q: %w", TransportName, dir+":"+name, err)
 		}
 	}
@@ -65,7 +69,7 @@ func NewReference(dir, name string) (types.ImageReference, error) {
 // index.json in the layout at dir. Such references are only usable as
 // sources.
 func NewIndexReference(dir string, i int) (types.ImageReference, error) {
-	sel, err := layout.ByIndex(i)
+	sel, err := layout.ParseSelector("@" + strconv.Itoa(i))
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s reference %q: %w", TransportName, fmt.Sprintf("%s:@%d", dir, i), err)
 	}
@@ -75,7 +79,7 @@ func NewIndexReference(dir string, i int) (types.ImageReference, error) {
 // NewDigestReference returns a reference to the manifest with digest d in
 // the layout at dir. Such references are only usable as sources.
 func NewDigestReference(dir string, d digest.Digest) (types.ImageReference, error) {
-	sel, err := layout.ByDigest(d)
+	sel, err := layout.ParseSelector("@" + string(d))
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s reference %q: %w", TransportName, dir+":@"+string(d), err)
 	}
@@ -86,7 +90,7 @@ func NewDigestReference(dir string, d digest.Digest) (types.ImageReference, erro
 // because it could not be written back: PATH ends at the first ':'.
 func newReference(t Transport, dir string, sel layout.Selector) (types.ImageReference, error) {
 	whole := dir
-	if !sel.IsZero() {
+	if sel != (layout.Selector{}) {
 		whole += ":" + sel.String()
 	}
 	if dir == "" {
@@ -108,7 +112,7 @@ func (ref layoutReference) Transport() types.ImageTransport { return ref.transpo
 // StringWithinTransport returns PATH or PATH:SELECTOR, which
 // Transport().ParseReference parses back to an equal reference.
 func (ref layoutReference) StringWithinTransport() string {
-	if ref.sel.IsZero() {
+	if ref.sel == (layout.Selector{}) {
 		return ref.dir
 	}
 	return ref.dir + ":" + ref.sel.String()

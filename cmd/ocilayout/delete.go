@@ -68,6 +68,6 @@ func (opts *deleteOptions) run(cmd *cobra.Command, args []string) error {
 		fmt.Fprintln(out, "Kept all blobs: the blob directory is shared")
 		return nil
 	}
-	fmt.Fprintf(out, "Reclaimed %d blobs, %s\n", len(res.Reclaimed.Blobs), formatBytes(res.Reclaimed.Bytes()))
+	fmt.Fprintf(out, "Reclaimed %d blobs, %s\n", len(res.Reclaimed.Blobs), formatBytes(res.Reclaimed.Bytes))
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -42,14 +43,6 @@ is safe to run while other processes copy into the layout. With
 	return cmd
 }
 
-// gcOutput is the --json shape: the library's result plus the totals a
-// script wants without summing.
-type gcOutput struct {
-	*layout.GCResult
-	Files int   `json:"files"`
-	Bytes int64 `json:"bytes"`
-}
-
 func (opts *gcOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 	l, err := openLayout(args[0], opts.sharedBlobDir)
 	if err != nil {
@@ -70,14 +63,14 @@ func (opts *gcOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 	}
 	out := cmd.OutOrStdout()
 	if opts.json {
-		return writeJSON(out, gcOutput{GCResult: res, Files: len(res.Blobs) + len(res.TempFiles), Bytes: res.Bytes()})
+		return writeJSON(out, res)
 	}
 	verb := "Removed"
 	if opts.dryRun {
 		verb = "Would remove"
 	}
 	fmt.Fprintf(out, "%s %d blobs and %d temp files, %s; %d referrer entries without subject\n",
-		verb, len(res.Blobs), len(res.TempFiles), formatBytes(res.Bytes()), len(res.Entries))
+		verb, len(res.Blobs), len(res.TempFiles), formatBytes(res.Bytes), len(res.Entries))
 	if res.SharedBlobDir {
 		fmt.Fprintln(out, "Blobs were not collected: the blob directory is shared")
 	}
@@ -107,6 +100,9 @@ func openLayoutImage(name, why string) (*layout.Layout, layout.Selector, error) 
 		return nil, layout.Selector{}, usagef("invalid image name %q: %w", name, err)
 	}
 	l, sel, err := reference.OpenLayout(ref, nil, why)
+	if errors.Is(err, reference.ErrNotLayout) {
+		return nil, layout.Selector{}, usageError{err}
+	}
 	if err != nil {
 		return nil, layout.Selector{}, fmt.Errorf("opening %s: %w", name, err)
 	}
