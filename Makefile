@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 UNIT_PKGS = $(shell $(GO) list -tags "$(TAGS)" ./... | grep -v '/integration')
 HAVE_INTEGRATION = $(wildcard integration)
 
-.PHONY: all build test tools demo interop lint bench clean
+.PHONY: all build test tools demo interop lint bench clean api
 
 all: build
 
@@ -69,6 +69,14 @@ lint:
 BENCHFLAGS ?=
 bench:
 	bash bench/run.sh $(BENCHFLAGS)
+
+# api: the exported identifiers and Examples per library package, the
+# figures ARCHITECTURE.md quotes.
+API_PKGS := layout source destination reference transport policy simplesign \
+	internal/linkcache internal/imageopts layout/internal/blobstore \
+	layout/internal/indexjson layout/internal/atomicfile layout/internal/flock
+api:
+	$(GO) run ./tools/apicount $(API_PKGS)
 
 clean:
 	rm -rf $(BIN) demo/out
