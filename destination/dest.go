@@ -114,15 +114,15 @@ func (d *imageDestination) PutBlob(ctx context.Context, stream io.Reader, inputI
 
 // TryReusingBlob reports whether the blob is already in the layout with
 // the expected size, in which case copy.Image does not send it again, or
-// can be linked from another layout on the same file system that the
-// cache knows of (reuse.go), in which case it is linked now.
-func (d *imageDestination) TryReusingBlob(ctx context.Context, info types.BlobInfo, cache types.BlobInfoCache, _ bool) (bool, types.BlobInfo, error) {
+// can be linked from another layout on the same file system that is open
+// as a source (reuse.go), in which case it is linked now.
+func (d *imageDestination) TryReusingBlob(ctx context.Context, info types.BlobInfo, _ types.BlobInfoCache, _ bool) (bool, types.BlobInfo, error) {
 	if info.Digest == "" {
 		return false, types.BlobInfo{}, errors.New("can not check for a blob with unknown digest")
 	}
 	size, err := d.statBlob(ctx, info.Digest)
 	if errors.Is(err, fs.ErrNotExist) {
-		ok, size, err := d.linkFromCache(ctx, info, cache)
+		ok, size, err := d.linkFromOpenSources(ctx, info)
 		if !ok || err != nil {
 			return false, types.BlobInfo{}, err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,17 +14,16 @@ import (
 	"github.com/ocilayout/ocilayout/internal/linkcache"
 
 	"github.com/ocilayout/ocilayout/layout"
-	"go.podman.io/image/v5/pkg/blobinfocache"
 	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 )
 
-// TestRecordLocationsOnce: copying from a layout records where its
-// large blobs live in the blob info cache (so that a destination layout can
-// link them), copying again finds them there and writes nothing, and
-// opening it only to read it writes nothing at all:
-// the fsync'd SQLite writes are paid once per layout, not per copy.
-func TestRecordLocationsOnce(t *testing.T) {
+// TestLinkLocationsWhileOpen: a source offers where its large blobs live
+// (so that a destination layout can link them) once copy.Image asks it for
+// the layers to copy, withdraws them at Close, and writes nothing to the
+// blob info cache at any point: opening a layout to read it (inspect)
+// leaves no trace outside the layout.
+func TestLinkLocationsWhileOpen(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "src")
 	l, err := layout.Create(dir)
@@ -47,38 +47,30 @@ func TestRecordLocationsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// open opens the source as copy.Image does, which asks for the layers
-	// of what it copies; an open for reading only (inspect) does not.
-	open := func(copying bool) {
-		src, err := ref.NewImageSource(ctx, sys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer src.Close()
-		if copying {
-			if _, err := src.LayerInfosForCopy(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-
+	offered := func() bool { return slices.Contains(linkcache.Candidates(dev, layer, ""), blobDir) }
 	empty := snapshot(t, cacheDir)
-	open(false)
+
+	src, err := ref.NewImageSource(ctx, sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offered() {
+		t.Fatalf("layer %s offered for linking before a copy asked for it", layer)
+	}
+	if _, err := src.LayerInfosForCopy(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !offered() {
+		t.Fatalf("layer %s not offered at %s once a copy asked for the layers", layer, blobDir)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if offered() {
+		t.Fatalf("layer %s still offered after the source closed", layer)
+	}
 	if after := snapshot(t, cacheDir); after != empty {
-		t.Fatalf("opening the source to read it wrote to the blob info cache:\nbefore %s\nafter  %s", empty, after)
-	}
-	open(true)
-	found := false
-	for _, c := range linkcache.Candidates(blobinfocache.DefaultCache(sys), dev, layer, "") {
-		found = found || c == blobDir
-	}
-	if !found {
-		t.Fatalf("layer %s not recorded at %s after the first copy", layer, blobDir)
-	}
-	before := snapshot(t, cacheDir)
-	open(true)
-	if after := snapshot(t, cacheDir); after != before {
-		t.Fatalf("the second copy wrote to the cache:\nbefore %s\nafter  %s", before, after)
+		t.Fatalf("the source wrote to the blob info cache:\nbefore %s\nafter  %s", empty, after)
 	}
 }
 

@@ -6,6 +6,7 @@ package source
 import (
 	"context"
 	"io"
+	"sync"
 
 	"github.com/ocilayout/ocilayout/internal/imageopts"
 	"github.com/ocilayout/ocilayout/internal/linkcache"
@@ -24,6 +25,9 @@ type imageSource struct {
 	layout *layout.Layout
 	desc   imgspecv1.Descriptor // the resolved top-level manifest or index
 	opts   imageopts.Options
+
+	mu    sync.Mutex               // guards links
+	links []*linkcache.Registration // blob locations offered to destinations until Close
 }
 
 // New opens the layout at dir and returns an ImageSource for the entry sel
@@ -52,8 +56,17 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 // gave it.
 func (s *imageSource) Reference() types.ImageReference { return s.ref }
 
-// Close releases the layout.
-func (s *imageSource) Close() error { return s.layout.Close() }
+// Close withdraws the blob locations this source offered for linking and
+// releases the layout.
+func (s *imageSource) Close() error {
+	s.mu.Lock()
+	for _, r := range s.links {
+		r.Release()
+	}
+	s.links = nil
+	s.mu.Unlock()
+	return s.layout.Close()
+}
 
 // GetManifest returns the selected manifest, or the instance instanceDigest
 // of the selected index, with its MIME type. The bytes are verified against
@@ -88,10 +101,9 @@ func (s *imageSource) HasThreadSafeGetBlob() bool { return true }
 
 // LayerInfosForCopy returns nil: the manifest's layer list is accurate.
 // copy.Image calls it, and only a copy does, just before it copies the
-// layers of a manifest, so this is where the source records where its
-// large layers live (internal/linkcache), for a destination layout on the
-// same file system to link them: a read-only command writes nothing
-// outside the layout.
+// layers of a manifest, so this is where the source offers its large
+// layers (internal/linkcache), until Close, for a destination layout on
+// the same file system to link them.
 func (s *imageSource) LayerInfosForCopy(ctx context.Context, instanceDigest *digest.Digest) ([]types.BlobInfo, error) {
 	data, mt, err := s.GetManifest(ctx, instanceDigest)
 	if err != nil {
@@ -103,7 +115,10 @@ func (s *imageSource) LayerInfosForCopy(ctx context.Context, instanceDigest *dig
 			for _, li := range m.LayerInfos() {
 				blobs = append(blobs, li.BlobInfo)
 			}
-			linkcache.Record(s.sys, dir, dev, blobs)
+			r := linkcache.Record(dir, dev, blobs)
+			s.mu.Lock()
+			s.links = append(s.links, r)
+			s.mu.Unlock()
 		}
 	}
 	return nil, nil
