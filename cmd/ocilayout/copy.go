@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocilayout/ocilayout/shortname"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -27,6 +28,7 @@ type copyOptions struct {
 	dest     imageOptions
 	platform platformOptions
 	policy   policyOptions
+	short    shortNameOptions
 
 	all              bool
 	multiArch        string
@@ -64,6 +66,7 @@ plain lines otherwise); --quiet turns it off.`,
 	opts.dest.addFlags(fs)
 	opts.platform.addFlags(fs)
 	opts.policy.addFlags(fs)
+	opts.short.addFlags(fs)
 	fs.BoolVarP(&opts.all, "all", "a", false, "copy all images if SOURCE-IMAGE is a list (same as --multi-arch=all)")
 	fs.StringVar(&opts.multiArch, "multi-arch", "", "`MODE` for a list: system (the image for this platform), all, or index-only")
 	fs.StringVarP(&opts.format, "format", "f", "", "manifest `TYPE` (oci or v2s2) to write (default: that of the source, with fallbacks)")
@@ -105,13 +108,19 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	srcRef, err := alltransports.ParseImageName(args[0])
-	if err != nil {
-		return fmt.Errorf("invalid source name %q: %w", args[0], err)
+	srcRef, srcErr := alltransports.ParseImageName(args[0])
+	if srcErr != nil && !shortname.Applies(args[0]) {
+		return fmt.Errorf("invalid source name %q: %w", args[0], srcErr)
 	}
 	destRef, err := alltransports.ParseImageName(args[1])
 	if err != nil {
 		return fmt.Errorf("invalid destination name %q: %w", args[1], err)
+	}
+	var resolved *shortname.Resolution // a source without transport ("debian:12")
+	if srcErr != nil {
+		if srcRef, destRef, resolved, err = opts.short.resolveSource(ctx, copyOpts.SourceCtx, args[0], destRef, copyOpts.ReportWriter); err != nil {
+			return err
+		}
 	}
 
 	srcRef, destRef = tuneForCopy(srcRef, destRef, opts.trustLinks)
@@ -130,6 +139,11 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("copying %s to %s: %w", args[0], args[1], err)
+	}
+	if resolved != nil {
+		if err := resolved.Record(); err != nil {
+			fmt.Fprintf(os.Stderr, "Warning: %v\n", err) // the image is copied; as podman, only warn
+		}
 	}
 	if opts.digestFile != "" {
 		d, err := manifest.Digest(manifestBytes)
