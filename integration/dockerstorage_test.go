@@ -265,6 +265,8 @@ func TestDockerStorageGraphDriver(t *testing.T) {
 				dsCheckCopy(t, "docker-storage:"+ro+":"+c.ref, c.img, c.id)
 			}
 
+			dsCheckList(t, ro, reported)
+
 			_, stderr, err := runCLI(t, "copy", "--quiet", "--insecure-policy", "docker-storage:"+ro+":nope:1", "oci-layout:"+t.TempDir()+":x")
 			if err == nil || !strings.Contains(stderr, "docker.io/library/nope:1 not found") ||
 				!strings.Contains(stderr, "docker.io/library/app:v1") || !strings.Contains(stderr, "registry.example.com/ns/tool:2") {
@@ -342,6 +344,60 @@ func TestDockerStorageDamagedStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dsCheckList checks ocilayout list docker-storage:ROOT --json against
+// what the Engine API reported: the same images, names, IDs and sizes.
+func dsCheckList(t *testing.T, root string, reported []dockerImage) {
+	t.Helper()
+	var listed []struct {
+		Names []string `json:"names"`
+		ID    string   `json:"id"`
+		Store string   `json:"store"`
+		Size  int64    `json:"size"`
+	}
+	out := mustRunCLI(t, "list", "--json", "docker-storage:"+root)
+	ioMust(t, json.Unmarshal([]byte(out), &listed), "parsing list --json output %q", out)
+	if len(listed) != len(reported) {
+		t.Fatalf("list shows %d images, docker images %d:\n%s", len(listed), len(reported), out)
+	}
+	for _, want := range reported {
+		var names []string
+		for _, tag := range want.RepoTags {
+			names = append(names, dsNormalized(t, tag))
+		}
+		found := false
+		for _, got := range listed {
+			if got.ID == want.ID {
+				found = true
+				if strings.Join(got.Names, " ") != strings.Join(names, " ") || got.Size != want.Size {
+					t.Errorf("list shows %+v, docker images %+v", got, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("list does not show %+v:\n%s", want, out)
+		}
+	}
+	table := mustRunCLI(t, "list", "docker-storage:"+root)
+	for _, want := range reported {
+		if !strings.Contains(table, want.ID) {
+			t.Errorf("list table does not show %s:\n%s", want.ID, table)
+		}
+	}
+}
+
+// dsNormalized is a name the Engine API shows ("app:v1") as the Docker
+// CLI would expand it.
+func dsNormalized(t *testing.T, name string) string {
+	t.Helper()
+	if strings.Count(name, "/") == 0 {
+		name = "library/" + name
+	}
+	if first, _, _ := strings.Cut(name, "/"); !strings.ContainsAny(first, ".:") && first != "localhost" {
+		name = "docker.io/" + name
+	}
+	return name
 }
 
 func mustRead(t *testing.T, p string) []byte {
