@@ -23,6 +23,7 @@ import (
 // no networking: images only arrive by docker load.
 type dockerDaemon struct {
 	dataRoot string
+	execRoot string
 	sock     string
 	cmd      *exec.Cmd
 	log      *bytes.Buffer
@@ -51,6 +52,7 @@ func startDockerd(t *testing.T, driver string, extra ...string) *dockerDaemon {
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	d := &dockerDaemon{
 		dataRoot: filepath.Join(tmp, "root"),
+		execRoot: filepath.Join(tmp, "exec"),
 		sock:     filepath.Join(tmp, "docker.sock"),
 		log:      &bytes.Buffer{},
 		exited:   make(chan error, 1),
@@ -62,7 +64,7 @@ func startDockerd(t *testing.T, driver string, extra ...string) *dockerDaemon {
 
 	args := append([]string{
 		"--data-root", d.dataRoot,
-		"--exec-root", filepath.Join(tmp, "exec"),
+		"--exec-root", d.execRoot,
 		"--pidfile", filepath.Join(tmp, "docker.pid"),
 		"-H", "unix://" + d.sock,
 		"--storage-driver", driver,
@@ -168,6 +170,14 @@ func (d *dockerDaemon) stop(t *testing.T) {
 		d.exited <- err
 		t.Errorf("dockerd did not stop within a minute of SIGTERM\n%s", d.log)
 	}
+}
+
+// ctr runs containerd's own client against the daemon's managed
+// containerd, in the namespace Docker keeps its images in.
+func (d *dockerDaemon) ctr(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := ioTool(t, "ctr")
+	return ioRun(t, bin, append([]string{"--address", filepath.Join(d.execRoot, "containerd", "containerd.sock"), "--namespace", "moby"}, args...)...)
 }
 
 // String is for failure messages.
