@@ -406,3 +406,29 @@ func mustRead(t *testing.T, p string) []byte {
 	ioMust(t, err, "reading %s", p)
 	return data
 }
+
+// TestDockerStorageMigrate runs the README's migration recipe: images out
+// of a stopped Docker's store into a layout, then from the layout into a
+// containers/storage store, the one podman runs from. The image keeps its
+// identity all the way: podman's image ID is the config digest, which is
+// Docker's image ID.
+func TestDockerStorageMigrate(t *testing.T) {
+	root, _, reported := dsLoaded(t, "vfs")
+	before := ioTreeState(t, root)
+	store, spec := ioStore(t)
+	lay := filepath.Join(t.TempDir(), "migrate")
+	for _, name := range []string{"docker.io/library/app:v1", "registry.example.com/ns/tool:2"} {
+		ioCopyCLI(t, "docker-storage:"+root+":"+name, "oci-layout:"+lay+":"+name)
+		ioCopyCLI(t, "oci-layout:"+lay+":"+name, "containers-storage:"+spec+name)
+		img, err := store.Image(name)
+		ioMust(t, err, "finding %s in the containers/storage store", name)
+		short := strings.TrimPrefix(name, "docker.io/library/")
+		if want := dsDockerID(t, reported, short).ID; "sha256:"+img.ID != want {
+			t.Errorf("%s: podman's image ID %s, Docker's %s", name, img.ID, want)
+		}
+	}
+	ioVerifyCLI(t, lay)
+	if after := ioTreeState(t, root); after != before {
+		t.Errorf("migrating changed the Docker store under %s", root)
+	}
+}
