@@ -266,6 +266,12 @@ func TestDockerStorageGraphDriver(t *testing.T) {
 			}
 
 			dsCheckList(t, ro, reported)
+			inspected := mustRunCLI(t, "inspect", "docker-storage:"+ro+":app:v1")
+			for _, d := range imgs[0].diffIDs {
+				if !strings.Contains(inspected, d.String()) {
+					t.Errorf("inspect does not show layer %s:\n%s", d, inspected)
+				}
+			}
 
 			_, stderr, err := runCLI(t, "copy", "--quiet", "--insecure-policy", "docker-storage:"+ro+":nope:1", "oci-layout:"+t.TempDir()+":x")
 			if err == nil || !strings.Contains(stderr, "docker.io/library/nope:1 not found") ||
