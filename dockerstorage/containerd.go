@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -135,10 +136,11 @@ func containerdRecord(name string, b *bolt.Bucket) (containerdImage, error) {
 	if n <= 0 || size < 0 {
 		return containerdImage{}, fmt.Errorf("image %q: invalid target size", name)
 	}
-	// Docker records dangling images as "moby-dangling@sha256:..."; keep
-	// names that parse, and make the rest reachable by ID only.
+	// Docker records an image that lost its last name as
+	// "moby-dangling@sha256:..."; that and names that do not parse are no
+	// names: such images are reachable by ID only.
 	norm := ""
-	if named, err := reference.ParseNormalizedNamed(name); err == nil {
+	if named, err := reference.ParseNormalizedNamed(name); err == nil && !strings.HasPrefix(name, "moby-dangling@") {
 		norm = named.String()
 	}
 	return containerdImage{name: norm, target: imgspecv1.Descriptor{

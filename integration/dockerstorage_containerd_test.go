@@ -89,14 +89,7 @@ func TestDockerStorageContainerd(t *testing.T) {
 		}
 	}
 
-	var entries []struct {
-		Names []string `json:"names"`
-		ID    string   `json:"id"`
-		Store string   `json:"store"`
-		Size  int64    `json:"size"`
-	}
-	out := mustRunCLI(t, "list", "--json", "docker-storage:"+ro)
-	ioMust(t, json.Unmarshal([]byte(out), &entries), "parsing list output %q", out)
+	entries, out := dsList(t, ro)
 	ids := map[string]string{}
 	for _, e := range entries {
 		if e.Store == "containerd" && len(e.Names) == 1 {

@@ -177,7 +177,13 @@ func (d *dockerDaemon) stop(t *testing.T) {
 func (d *dockerDaemon) ctr(t *testing.T, args ...string) string {
 	t.Helper()
 	bin := ioTool(t, "ctr")
-	return ioRun(t, bin, append([]string{"--address", filepath.Join(d.execRoot, "containerd", "containerd.sock"), "--namespace", "moby"}, args...)...)
+	sock := filepath.Join(d.execRoot, "containerd", "containerd.sock")
+	if _, err := os.Stat(sock); err != nil {
+		// dockerd starts its own containerd only when no system one
+		// answers on /run/containerd/containerd.sock.
+		t.Fatalf("dockerd started no managed containerd (%v): is a system containerd running? This test needs dockerd's own, whose store is under its data root", err)
+	}
+	return ioRun(t, bin, append([]string{"--address", sock, "--namespace", "moby"}, args...)...)
 }
 
 // String is for failure messages.

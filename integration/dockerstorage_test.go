@@ -356,14 +356,7 @@ func TestDockerStorageDamagedStore(t *testing.T) {
 // what the Engine API reported: the same images, names, IDs and sizes.
 func dsCheckList(t *testing.T, root string, reported []dockerImage) {
 	t.Helper()
-	var listed []struct {
-		Names []string `json:"names"`
-		ID    string   `json:"id"`
-		Store string   `json:"store"`
-		Size  int64    `json:"size"`
-	}
-	out := mustRunCLI(t, "list", "--json", "docker-storage:"+root)
-	ioMust(t, json.Unmarshal([]byte(out), &listed), "parsing list --json output %q", out)
+	listed, out := dsList(t, root)
 	if len(listed) != len(reported) {
 		t.Fatalf("list shows %d images, docker images %d:\n%s", len(listed), len(reported), out)
 	}
@@ -391,6 +384,24 @@ func dsCheckList(t *testing.T, root string, reported []dockerImage) {
 			t.Errorf("list table does not show %s:\n%s", want.ID, table)
 		}
 	}
+}
+
+// dsListed is one image of ocilayout list --json docker-storage:ROOT.
+type dsListed struct {
+	Names []string `json:"names"`
+	ID    string   `json:"id"`
+	Store string   `json:"store"`
+	Size  int64    `json:"size"`
+}
+
+// dsList runs ocilayout list --json docker-storage:ROOT and returns the
+// images and the raw output, for failure messages.
+func dsList(t *testing.T, root string) ([]dsListed, string) {
+	t.Helper()
+	var listed []dsListed
+	out := mustRunCLI(t, "list", "--json", "docker-storage:"+root)
+	ioMust(t, json.Unmarshal([]byte(out), &listed), "parsing list --json output %q", out)
+	return listed, out
 }
 
 // dsNormalized is a name the Engine API shows ("app:v1") as the Docker
