@@ -28,11 +28,11 @@ endif
 demo: build
 	bash demo/demo.sh $(BIN)/ocilayout
 
-# tools: the external programs the TestInterop* tests run, as
+# tools: the external programs the TestInterop* and TestDockerStorage* tests run, as
 # COMMAND:DEBIAN_PACKAGE. Missing ones are installed with apt-get when we are
 # root; otherwise their tests skip, except under CI=true, where a missing
 # tool fails the run (interop must never pass by not running).
-INTEROP_TOOLS := skopeo:skopeo umoci:umoci mkfs.xfs:xfsprogs
+INTEROP_TOOLS := skopeo:skopeo umoci:umoci mkfs.xfs:xfsprogs dockerd:docker.io ctr:containerd
 
 tools:
 	@missing=""; for tp in $(INTEROP_TOOLS); do command -v $${tp%%:*} >/dev/null 2>&1 || missing="$$missing $${tp#*:}"; done; \

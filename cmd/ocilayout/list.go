@@ -38,9 +38,11 @@ func newListCommand(global *globalOptions) *cobra.Command {
 		Long: `List the entries of PATH/index.json in order: their name
 (org.opencontainers.image.ref.name, <none> when unnamed), manifest digest,
 media type and size. Position N in this list is what oci-layout:PATH:@N
-selects.`,
+selects. With docker-storage:ROOT, list the images of a Docker store
+instead (name, image ID, store, size), read without a daemon.`,
 		Example: `  ocilayout list ./images
-  ocilayout list --json ./images | jq -r '.[].name'`,
+  ocilayout list --json ./images | jq -r '.[].name'
+  ocilayout list docker-storage:/var/lib/docker`,
 		Args: exactArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error { return opts.run(cmd, args) },
 	}
@@ -50,6 +52,9 @@ selects.`,
 }
 
 func (opts *listOptions) run(cmd *cobra.Command, args []string) (retErr error) {
+	if root, ok := dockerStorageRoot(args[0]); ok {
+		return opts.runDockerStorage(cmd, root)
+	}
 	ctx := cmd.Context()
 	l, err := openLayout(args[0], opts.sharedBlobDir)
 	if err != nil {

@@ -6,5 +6,6 @@ package main
 import (
 	_ "go.podman.io/image/v5/transports/alltransports"
 
+	_ "github.com/ocilayout/ocilayout/dockerstorage"
 	_ "github.com/ocilayout/ocilayout/transport"
 )
