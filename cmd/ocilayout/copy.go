@@ -124,6 +124,7 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	}
 
 	srcRef, destRef = tuneForCopy(srcRef, destRef, opts.trustLinks)
+	skipBlobInfoCache(destRef, copyOpts.DestinationCtx)
 
 	policyCtx, err := opts.policy.policyContext(copyOpts.SourceCtx)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,9 @@ import (
 
 	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/opencontainers/go-digest"
+	"go.podman.io/image/v5/pkg/blobinfocache"
+	"go.podman.io/image/v5/transports/alltransports"
+	"go.podman.io/image/v5/types"
 )
 
 // assertDirImage checks that dir holds exactly img in dir: format, byte for byte.
@@ -181,5 +185,30 @@ func TestCopyCompression(t *testing.T) {
 	// Decompressed content is unchanged: the config's diff ID still matches.
 	if cfg := mustRun(t, "inspect", "--raw", "--config", "oci-layout:"+lay+":zstd"); !bytes.Contains(cfg.stdout, []byte(img.diffID.String())) {
 		t.Errorf("config after recompression: %s", cfg.stdout)
+	}
+}
+
+// TestSkipBlobInfoCache: a copy into a layout gets containers/image's
+// memory-only blob info cache (no fsync'd SQLite writes); a copy to any
+// other transport keeps the persistent one.
+func TestSkipBlobInfoCache(t *testing.T) {
+	for _, tc := range []struct {
+		dest   string
+		memory bool
+	}{
+		{"oci-layout:" + t.TempDir() + ":app", true},
+		{"dir:" + t.TempDir(), false},
+		{"docker://registry.example.com/ns/app:v1", false},
+	} {
+		ref, err := alltransports.ParseImageName(tc.dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := &types.SystemContext{}
+		skipBlobInfoCache(ref, sys)
+		cache := blobinfocache.DefaultCache(sys)
+		if isMemory := strings.Contains(fmt.Sprintf("%T", cache), "memory"); isMemory != tc.memory {
+			t.Errorf("%s: blob info cache %T, want memory-only = %v", tc.dest, cache, tc.memory)
+		}
 	}
 }
