@@ -26,7 +26,7 @@ type imageSource struct {
 	desc   imgspecv1.Descriptor // the resolved top-level manifest or index
 	opts   imageopts.Options
 
-	mu    sync.Mutex               // guards links
+	mu    sync.Mutex                // guards links
 	links []*linkcache.Registration // blob locations offered to destinations until Close
 }
 
