@@ -157,13 +157,6 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	return nil
 }
 
-// remove drops the entries at the positions in drop and returns them.
-func (tx *IndexTx) remove(drop map[int]bool) []imgspecv1.Descriptor {
-	var removed []imgspecv1.Descriptor
-	tx.idx.Manifests, removed = removeEntries(tx.idx.Manifests, drop)
-	return removed
-}
-
 func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) {
 	desc.Annotations = cloneMap(desc.Annotations)
 	if name == "" {
