@@ -38,27 +38,6 @@ func init() {
 	}
 }
 
-// testStore opens a real vfs store in a temp dir (root only, as podman
-// without a user namespace; a failure rather than a skip under CI=true).
-func testStore(t *testing.T) storage.Store {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("containers/storage tests need root (CI=true, so this is a failure)")
-		}
-		t.Skip("containers/storage tests need root")
-	}
-	root := t.TempDir()
-	store, err := storage.GetStore(storage.StoreOptions{
-		RunRoot: filepath.Join(root, "run"), GraphRoot: filepath.Join(root, "graph"), GraphDriverName: "vfs",
-	})
-	if err != nil {
-		t.Fatalf("opening a vfs store in %s: %v", root, err)
-	}
-	t.Cleanup(func() { _, _ = store.Shutdown(true) })
-	return store
-}
-
 // tarOf is a tar stream of files (sorted, fixed times), a layer's diff.
 func tarOf(t *testing.T, files map[string]string) []byte {
 	t.Helper()
@@ -203,21 +182,24 @@ func modifiedContainer(t *testing.T, store storage.Store, base baseImage) (*stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, tarEntries(t, data)
+	entries, _ := tarEntries(t, data)
+	return c, entries
 }
 
-// tarEntries describes each entry of a tar stream: name, type, mode,
-// size, content digest and, except for whiteouts, modification time.
-// containers/storage stamps whiteouts with the time of the diff, which
-// is why a commit snapshots the diff once instead of diffing per read.
-func tarEntries(t *testing.T, data []byte) []string {
+// tarEntries describes each entry of a tar stream (name, type, mode,
+// size, content digest and, except for whiteouts, modification time) and
+// returns each entry's content by name. containers/storage stamps
+// whiteouts with the time of the diff, which is why a commit snapshots
+// the diff once instead of diffing per read.
+func tarEntries(t *testing.T, data []byte) ([]string, map[string]string) {
 	t.Helper()
 	var out []string
+	files := map[string]string{}
 	tr := tar.NewReader(bytes.NewReader(data))
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return out
+			return out, files
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -230,6 +212,7 @@ func tarEntries(t *testing.T, data []byte) []string {
 		if strings.HasPrefix(filepath.Base(h.Name), ".wh.") {
 			mtime = "(diff time)"
 		}
+		files[h.Name] = string(b)
 		out = append(out, fmt.Sprintf("%s type=%c mode=%o size=%d %s mtime=%s", h.Name, h.Typeflag, h.Mode, h.Size, digest.FromBytes(b), mtime))
 	}
 }
@@ -267,24 +250,6 @@ func uncompressed(t *testing.T, blob []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// tarNames lists a tar stream's entries with their contents.
-func tarNames(t *testing.T, data []byte) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	tr := tar.NewReader(bytes.NewReader(data))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		out[h.Name] = string(b)
-	}
 }
 
 // layoutImage reads the manifest and config of the entry named name.
