@@ -39,7 +39,7 @@ func init() {
 }
 
 // tarOf is a tar stream of files (sorted, fixed times), a layer's diff.
-func tarOf(t *testing.T, files map[string]string) []byte {
+func tarOf(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	names := make([]string, 0, len(files))
 	for n := range files {
@@ -71,7 +71,7 @@ type baseImage struct {
 
 // storeBaseImage writes a two-layer image with a config worth changing
 // into an oci: layout and copies it into the store as localhost/base:1.
-func storeBaseImage(t *testing.T, store storage.Store) baseImage {
+func storeBaseImage(t testing.TB, store storage.Store) baseImage {
 	t.Helper()
 	dir := t.TempDir()
 	layers := [][]byte{
@@ -122,7 +122,7 @@ func storeBaseImage(t *testing.T, store storage.Store) baseImage {
 }
 
 // copyImage runs copy.Image from a source (a name, or a reference) to dest.
-func copyImage(t *testing.T, src any, dest types.ImageReference, opts *copy.Options) []byte {
+func copyImage(t testing.TB, src any, dest types.ImageReference, opts *copy.Options) []byte {
 	t.Helper()
 	srcRef, ok := src.(types.ImageReference)
 	if !ok {
