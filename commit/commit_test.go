@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ocilayout/ocilayout/commit"
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
@@ -25,7 +26,7 @@ import (
 // DiffID, and the config carries the history entry and the changes on
 // top of the base config.
 func TestCommitImage(t *testing.T) {
-	store := testStore(t)
+	store := fixture.Store(t)
 	base := storeBaseImage(t, store)
 	_, wantDiff := modifiedContainer(t, store, base)
 	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -61,10 +62,10 @@ func TestCommitImage(t *testing.T) {
 			t.Errorf("layer %d (%s) decompresses to %s, want DiffID %s", i, l.Digest, got, cfg.RootFS.DiffIDs[i])
 		}
 	}
-	if got := tarEntries(t, topData); !reflect.DeepEqual(got, wantDiff) {
+	got, top := tarEntries(t, topData)
+	if !reflect.DeepEqual(got, wantDiff) {
 		t.Errorf("the new layer holds\n%s\nwant the store's diff of the container\n%s", strings.Join(got, "\n"), strings.Join(wantDiff, "\n"))
 	}
-	top := tarNames(t, topData)
 	if top["etc/committed"] != "written in the container" {
 		t.Errorf("the new layer holds %v, want etc/committed with the file written in the container", top)
 	}
@@ -108,7 +109,7 @@ func TestCommitImage(t *testing.T) {
 // TestCommitDockerFormat: WithFormat(v2s2) gives a Docker schema2
 // manifest with uncompressed Docker layer types, kept as is by dir:.
 func TestCommitDockerFormat(t *testing.T) {
-	store := testStore(t)
+	store := fixture.Store(t)
 	base := storeBaseImage(t, store)
 	modifiedContainer(t, store, base)
 	ref, err := commit.NewReference(store, "ctr", commit.WithFormat(manifest.DockerV2Schema2MediaType))
@@ -144,7 +145,7 @@ func TestCommitDockerFormat(t *testing.T) {
 // TestCommitMountedRefused: a mounted container (as a running one is) is
 // refused with an error saying so; once unmounted it commits.
 func TestCommitMountedRefused(t *testing.T) {
-	store := testStore(t)
+	store := fixture.Store(t)
 	base := storeBaseImage(t, store)
 	c, _ := modifiedContainer(t, store, base)
 	if _, err := store.Mount(c.ID, ""); err != nil {
@@ -171,7 +172,7 @@ func TestCommitMountedRefused(t *testing.T) {
 // TestCommitReferenceErrors: unknown containers and bad changes fail at
 // NewReference; the reference cannot be written to or deleted.
 func TestCommitReferenceErrors(t *testing.T) {
-	store := testStore(t)
+	store := fixture.Store(t)
 	base := storeBaseImage(t, store)
 	modifiedContainer(t, store, base)
 	if _, err := commit.NewReference(store, "nosuch"); err == nil || !strings.Contains(err.Error(), `"nosuch"`) {

@@ -38,29 +38,8 @@ func init() {
 	}
 }
 
-// testStore opens a real vfs store in a temp dir (root only, as podman
-// without a user namespace; a failure rather than a skip under CI=true).
-func testStore(t *testing.T) storage.Store {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("containers/storage tests need root (CI=true, so this is a failure)")
-		}
-		t.Skip("containers/storage tests need root")
-	}
-	root := t.TempDir()
-	store, err := storage.GetStore(storage.StoreOptions{
-		RunRoot: filepath.Join(root, "run"), GraphRoot: filepath.Join(root, "graph"), GraphDriverName: "vfs",
-	})
-	if err != nil {
-		t.Fatalf("opening a vfs store in %s: %v", root, err)
-	}
-	t.Cleanup(func() { _, _ = store.Shutdown(true) })
-	return store
-}
-
 // tarOf is a tar stream of files (sorted, fixed times), a layer's diff.
-func tarOf(t *testing.T, files map[string]string) []byte {
+func tarOf(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	names := make([]string, 0, len(files))
 	for n := range files {
@@ -92,7 +71,7 @@ type baseImage struct {
 
 // storeBaseImage writes a two-layer image with a config worth changing
 // into an oci: layout and copies it into the store as localhost/base:1.
-func storeBaseImage(t *testing.T, store storage.Store) baseImage {
+func storeBaseImage(t testing.TB, store storage.Store) baseImage {
 	t.Helper()
 	dir := t.TempDir()
 	layers := [][]byte{
@@ -143,7 +122,7 @@ func storeBaseImage(t *testing.T, store storage.Store) baseImage {
 }
 
 // copyImage runs copy.Image from a source (a name, or a reference) to dest.
-func copyImage(t *testing.T, src any, dest types.ImageReference, opts *copy.Options) []byte {
+func copyImage(t testing.TB, src any, dest types.ImageReference, opts *copy.Options) []byte {
 	t.Helper()
 	srcRef, ok := src.(types.ImageReference)
 	if !ok {
@@ -203,21 +182,24 @@ func modifiedContainer(t *testing.T, store storage.Store, base baseImage) (*stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, tarEntries(t, data)
+	entries, _ := tarEntries(t, data)
+	return c, entries
 }
 
-// tarEntries describes each entry of a tar stream: name, type, mode,
-// size, content digest and, except for whiteouts, modification time.
-// containers/storage stamps whiteouts with the time of the diff, which
-// is why a commit snapshots the diff once instead of diffing per read.
-func tarEntries(t *testing.T, data []byte) []string {
+// tarEntries describes each entry of a tar stream (name, type, mode,
+// size, content digest and, except for whiteouts, modification time) and
+// returns each entry's content by name. containers/storage stamps
+// whiteouts with the time of the diff, which is why a commit snapshots
+// the diff once instead of diffing per read.
+func tarEntries(t *testing.T, data []byte) ([]string, map[string]string) {
 	t.Helper()
 	var out []string
+	files := map[string]string{}
 	tr := tar.NewReader(bytes.NewReader(data))
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return out
+			return out, files
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -230,6 +212,7 @@ func tarEntries(t *testing.T, data []byte) []string {
 		if strings.HasPrefix(filepath.Base(h.Name), ".wh.") {
 			mtime = "(diff time)"
 		}
+		files[h.Name] = string(b)
 		out = append(out, fmt.Sprintf("%s type=%c mode=%o size=%d %s mtime=%s", h.Name, h.Typeflag, h.Mode, h.Size, digest.FromBytes(b), mtime))
 	}
 }
@@ -267,24 +250,6 @@ func uncompressed(t *testing.T, blob []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// tarNames lists a tar stream's entries with their contents.
-func tarNames(t *testing.T, data []byte) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	tr := tar.NewReader(bytes.NewReader(data))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		out[h.Name] = string(b)
-	}
 }
 
 // layoutImage reads the manifest and config of the entry named name.

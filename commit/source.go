@@ -52,8 +52,10 @@ func (s *source) GetManifest(ctx context.Context, instanceDigest *digest.Digest)
 	return s.snap.manifest, s.snap.mimeType, nil
 }
 
-// HasThreadSafeGetBlob is true: every GetBlob opens its own reader (the
-// store takes its locks per call).
+// HasThreadSafeGetBlob is true: every GetBlob opens its own reader. The
+// snapshot file is read in parallel with the rest; image layers are
+// serialised by the store itself, whose store.Diff holds the layer
+// store's lock until its stream is closed.
 func (s *source) HasThreadSafeGetBlob() bool { return true }
 
 // GetBlob returns the config, or a layer uncompressed: the snapshot of

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -10,12 +9,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/sirupsen/logrus"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/transports/alltransports"
 )
@@ -29,18 +25,7 @@ type ioRegistry struct {
 
 func startCountingRegistry(t *testing.T) *ioRegistry {
 	t.Helper()
-	config := &configuration.Configuration{Storage: configuration.Storage{
-		"inmemory":    configuration.Parameters{},
-		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
-	}}
-	config.Log.Level = "error"
-	config.Log.AccessLog.Disabled = true
-	config.HTTP.Secret = "ocilayout-interop"
-	app := handlers.NewApp(context.Background(), config)
-	// NewApp logs every request at info level through logrus' standard
-	// logger whatever config.Log says; a test's failure message carries
-	// what matters, so the access log only buries it.
-	logrus.SetOutput(io.Discard)
+	app := fixture.RegistryApp()
 	r := &ioRegistry{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.Contains(req.URL.Path, "/blobs/uploads/") &&

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ocilayout/ocilayout/internal/layouttest"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/layout"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	istorage "go.podman.io/image/v5/storage"
@@ -33,23 +34,9 @@ func init() {
 // those tools do without a user namespace.
 func ioStore(t *testing.T) (cstorage.Store, string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("containers/storage tests need root (CI=true, so this is a failure)")
-		}
-		t.Skip("containers/storage tests need root")
-	}
-	root := t.TempDir()
-	opts := cstorage.StoreOptions{
-		RunRoot:         filepath.Join(root, "run"),
-		GraphRoot:       filepath.Join(root, "graph"),
-		GraphDriverName: "vfs",
-	}
-	store, err := cstorage.GetStore(opts)
-	ioMust(t, err, "opening a vfs store in %s", root)
-	t.Cleanup(func() { _, _ = store.Shutdown(true) })
+	store := fixture.Store(t)
 	// The same store spelled for the CLI, which opens it in its own process.
-	return store, fmt.Sprintf("[vfs@%s+%s]", opts.GraphRoot, opts.RunRoot)
+	return store, fmt.Sprintf("[vfs@%s+%s]", store.GraphRoot(), store.RunRoot())
 }
 
 func ioStoreRef(t *testing.T, store cstorage.Store, name string) types.ImageReference {
