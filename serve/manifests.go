@@ -75,14 +75,14 @@ func (s *server) getManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 
 // manifestFields are the parts of a manifest or index a push checks.
 type manifestFields struct {
-	MediaType    string                  `json:"mediaType"`
-	ArtifactType string                  `json:"artifactType"`
-	Config       *imgspecv1.Descriptor   `json:"config"`
-	Layers       []imgspecv1.Descriptor  `json:"layers"`
-	Manifests    []imgspecv1.Descriptor  `json:"manifests"`
-	Subject      *imgspecv1.Descriptor   `json:"subject"`
-	Annotations  map[string]string       `json:"annotations"`
-	Blobs        []imgspecv1.Descriptor  `json:"blobs"`
+	MediaType    string                 `json:"mediaType"`
+	ArtifactType string                 `json:"artifactType"`
+	Config       *imgspecv1.Descriptor  `json:"config"`
+	Layers       []imgspecv1.Descriptor `json:"layers"`
+	Manifests    []imgspecv1.Descriptor `json:"manifests"`
+	Subject      *imgspecv1.Descriptor  `json:"subject"`
+	Annotations  map[string]string      `json:"annotations"`
+	Blobs        []imgspecv1.Descriptor `json:"blobs"`
 }
 
 // sniffMediaType is the media type of a manifest whose descriptor has

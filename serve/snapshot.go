@@ -229,4 +229,6 @@ func (s *snapshot) lookupTag(repo, tag string) (d imgspecv1.Descriptor, ok, repo
 	return d, ok, repoKnown
 }
 
-func isIndexType(t string) bool { return t == imgspecv1.MediaTypeImageIndex || t == mediaTypeDockerList }
+func isIndexType(t string) bool {
+	return t == imgspecv1.MediaTypeImageIndex || t == mediaTypeDockerList
+}
