@@ -116,3 +116,11 @@ func newTestServer(t testing.TB, h http.Handler) *httptest.Server {
 
 // readAllErr reads a body to its end and returns the error that ended it.
 func readAllErr(resp *http.Response) ([]byte, error) { return io.ReadAll(resp.Body) }
+
+func gcOptions() layout.GCOptions { return layout.GCOptions{} }
+
+func basic(user, pass string) string {
+	req, _ := http.NewRequest("GET", "/", nil)
+	req.SetBasicAuth(user, pass)
+	return req.Header.Get("Authorization")
+}
