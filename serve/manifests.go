@@ -112,7 +112,8 @@ var pushableTypes = map[string]bool{
 }
 
 // putManifest stores a pushed manifest and records it in index.json, under
-// the tag's name or untagged. Everything it references must be in the
+// the tag's name (or the names of ?tag= parameters of a push by digest),
+// or untagged. Everything it references must be in the
 // layout already (blobs, and the manifests of an index), except
 // non-distributable layers and the subject, which may come later: so a
 // manifest never names content the layout lacks. The write lease is held
@@ -145,7 +146,7 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 		return newError(http.StatusBadRequest, codeManifestInvalid, "unsupported manifest media type "+strconv.Quote(mt))
 	}
 	alg := digest.Canonical
-	tag := ""
+	var tags []string
 	if strings.Contains(ref, ":") {
 		want, e := parseDigest(ref)
 		if e != nil {
@@ -155,11 +156,14 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 		if got := alg.FromBytes(data); got != want {
 			return newError(http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("manifest has digest %s, not %s", got, want))
 		}
+		tags = r.URL.Query()["tag"] // a push by digest may tag it too
 	} else {
-		if !validTag(ref) {
-			return newError(http.StatusBadRequest, codeTagInvalid, "invalid tag "+ref)
+		tags = []string{ref}
+	}
+	for _, t := range tags {
+		if !validTag(t) {
+			return newError(http.StatusBadRequest, codeTagInvalid, "invalid tag "+t)
 		}
-		tag = ref
 	}
 	d := alg.FromBytes(data)
 
@@ -175,15 +179,16 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 	if e := s.checkReferences(r, snap, &m); e != nil {
 		return e
 	}
-	name := ""
-	if tag != "" {
-		name = s.names.Join(repo, tag)
+	var names []string
+	for _, tag := range tags {
+		name := s.names.Join(repo, tag)
 		if old, ok, _ := snap.lookupTag(repo, tag); ok {
 			name = old.Annotations[imgspecv1.AnnotationRefName]
 		}
 		if !validName(name) {
 			return newError(http.StatusBadRequest, codeTagInvalid, fmt.Sprintf("%s:%s cannot be an index.json ref.name", repo, tag))
 		}
+		names = append(names, name)
 	}
 	if err := s.s.putBlob(ctx, bytes.NewReader(data), d, int64(len(data))); err != nil {
 		return internalError(err)
@@ -197,7 +202,7 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 		// by it without reading manifests.
 		desc.Annotations = map[string]string{annotationSubject: m.Subject.Digest.String()}
 	}
-	if err := s.s.addManifest(ctx, desc, name); err != nil {
+	if err := s.s.addManifest(ctx, desc, names); err != nil {
 		return internalError(err)
 	}
 	h := w.Header()
@@ -205,6 +210,9 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 	h.Set("Docker-Content-Digest", d.String())
 	if m.Subject != nil {
 		h.Set("OCI-Subject", m.Subject.Digest.String())
+	}
+	if strings.Contains(ref, ":") && len(tags) > 0 {
+		h.Set("OCI-Tag", strings.Join(tags, ", "))
 	}
 	w.WriteHeader(http.StatusCreated)
 	return nil

@@ -34,8 +34,9 @@ type store interface {
 	newUpload(ctx context.Context) (upload, error)
 	// acquireWriteLease holds off gc until release is called.
 	acquireWriteLease() (release func(), err error)
-	// addManifest records desc under name ("" untagged) in index.json.
-	addManifest(ctx context.Context, desc imgspecv1.Descriptor, name string) error
+	// addManifest records desc under each of names (untagged when there
+	// are none) in index.json, in one update.
+	addManifest(ctx context.Context, desc imgspecv1.Descriptor, names []string) error
 	// removeEntries drops the top-level entries for which drop is true,
 	// under the index lock, and reports how many it dropped.
 	removeEntries(ctx context.Context, drop func(imgspecv1.Descriptor) bool) (int, error)
@@ -107,8 +108,18 @@ func (s layoutStore) acquireWriteLease() (func(), error) {
 	return lease.Release, nil
 }
 
-func (s layoutStore) addManifest(ctx context.Context, desc imgspecv1.Descriptor, name string) error {
-	return s.l.AddManifest(ctx, desc, name)
+func (s layoutStore) addManifest(ctx context.Context, desc imgspecv1.Descriptor, names []string) error {
+	if len(names) == 0 {
+		return s.l.AddManifest(ctx, desc, "")
+	}
+	return s.l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
+		for _, n := range names {
+			if err := layout.ApplyAddManifest(idx, desc, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s layoutStore) removeEntries(ctx context.Context, drop func(imgspecv1.Descriptor) bool) (int, error) {
