@@ -268,4 +268,3 @@ func asExit(err error, ee **exec.ExitError) bool {
 	*ee = e
 	return ok
 }
-
