@@ -167,7 +167,7 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 	}
 	d := alg.FromBytes(data)
 
-	release, err := s.s.acquireWriteLease()
+	release, err := s.leases.acquire()
 	if err != nil {
 		return internalError(err)
 	}

@@ -6,7 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
@@ -121,7 +125,9 @@ func TestBlobUploads(t *testing.T) {
 // remove them; the result verifies.
 func TestManifestPushAndDelete(t *testing.T) {
 	l := newLayout(t)
-	h := New(l, WithPush())
+	// A short timeout, so that the gc at the end waits for the lease's
+	// grace period (the upload timeout here) rather than a minute.
+	h := New(l, WithPush(), WithUploadTimeout(100*time.Millisecond))
 	ctx := context.Background()
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
 	layer := []byte("layer")
@@ -203,5 +209,69 @@ func TestManifestPushAndDelete(t *testing.T) {
 	res, err := l.GC(ctx, gcOptions())
 	if err != nil || len(res.Blobs) != 4 {
 		t.Fatalf("gc after deletes: %v, %+v", err, res)
+	}
+}
+
+// leaseHeld reports whether some writer holds the engine's write lease:
+// whether an exclusive flock of its lock file (the one gc takes) would
+// have to wait.
+func leaseHeld(t *testing.T, dir string) bool {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, ".ocilayout-gc.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if err == syscall.EWOULDBLOCK {
+			return true
+		}
+		t.Fatal(err)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}
+
+// Between a blob's upload and the manifest that names it, the server
+// keeps the write lease, so a gc started in that window waits and then
+// finds the blob reachable; once pushes stop, the lease goes.
+func TestPushLeaseHoldsOffGC(t *testing.T) {
+	l := newLayout(t)
+	h := New(l, WithPush(), WithUploadTimeout(200*time.Millisecond))
+	ctx := context.Background()
+	if leaseHeld(t, l.Dir()) {
+		t.Fatal("lease held before any push")
+	}
+	config := []byte(`{"architecture":"amd64","os":"linux"}`)
+	cd := digest.FromBytes(config)
+	if resp := do(t, h, "POST", "/v2/app/blobs/uploads/?digest="+cd.String(), config); resp.StatusCode != 201 {
+		t.Fatal(resp.StatusCode)
+	}
+	if !leaseHeld(t, l.Dir()) {
+		t.Fatal("no write lease held after a blob push: gc could reclaim it before its manifest")
+	}
+	gcDone := make(chan error, 1)
+	go func() {
+		_, err := l.GC(ctx, gcOptions())
+		gcDone <- err
+	}()
+	m := imgspecv1.Manifest{
+		Versioned: imgspec.Versioned{SchemaVersion: 2},
+		MediaType: imgspecv1.MediaTypeImageManifest,
+		Config:    imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageConfig, Digest: cd, Size: int64(len(config))},
+		Layers:    []imgspecv1.Descriptor{},
+	}
+	mj, _ := json.Marshal(m)
+	if resp := do(t, h, "PUT", "/v2/app/manifests/v1", mj, "Content-Type", imgspecv1.MediaTypeImageManifest); resp.StatusCode != 201 {
+		t.Fatalf("manifest PUT while gc waits: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	if err := <-gcDone; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ReadBlob(ctx, cd, int64(len(config))); err != nil {
+		t.Fatalf("gc reclaimed the pushed config: %v", err)
+	}
+	if leaseHeld(t, l.Dir()) {
+		t.Fatal("lease still held after gc ran")
 	}
 }

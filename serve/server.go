@@ -34,7 +34,8 @@ func WithAccessLog(w io.Writer) Option {
 
 // WithUploadTimeout sets how long an upload session may stay idle before
 // it is dropped (default 10 minutes). An open session holds a write lease,
-// which keeps gc waiting, so abandoned ones must not live for ever.
+// which keeps gc waiting, so abandoned ones must not live for ever; the
+// lease outlives the last write by min(1 minute, this timeout), see leases.
 func WithUploadTimeout(d time.Duration) Option { return func(s *server) { s.uploadTimeout = d } }
 
 // server is the http.Handler New returns.
@@ -49,6 +50,7 @@ type server struct {
 
 	cache    *indexCache
 	verified *verifiedBlobs
+	leases   *leases
 	uploads  *uploads
 	mux      *http.ServeMux
 }
@@ -69,6 +71,7 @@ func newServer(st store, opts ...Option) *server {
 	}
 	s.cache = newIndexCache(st, s.names)
 	s.verified = newVerifiedBlobs()
+	s.leases = newLeases(st, s.uploadTimeout)
 	s.uploads = newUploads(s.uploadTimeout)
 	s.mux = s.routes()
 	return s

@@ -13,11 +13,11 @@ import (
 )
 
 // uploads are the open upload sessions. Each holds the engine's upload
-// temp file and a write lease of its own from POST to the final PUT (or
-// cancel, or idle timeout), so gc neither reclaims the partial blob nor
-// the blob once committed while the session lasts. Sessions live in
-// memory: a restarted server forgets them (clients start over), and gc
-// reclaims their temp files.
+// temp file and a hold on the server's write lease (see leases) from POST
+// to the final PUT (or cancel, or idle timeout), so gc reclaims neither the
+// partial blob nor, for the lease's grace period, the finished one.
+// Sessions live in memory: a restarted server forgets them (clients start
+// over), and gc reclaims their temp files.
 type uploads struct {
 	timeout time.Duration
 	mu      sync.Mutex
@@ -40,7 +40,7 @@ func newUploads(timeout time.Duration) *uploads {
 
 // start opens a session for repo.
 func (s *server) startSession(r *http.Request, repo string) (string, *session, *apiError) {
-	release, err := s.s.acquireWriteLease()
+	release, err := s.leases.acquire()
 	if err != nil {
 		return "", nil, internalError(err)
 	}
@@ -130,7 +130,7 @@ func (s *server) startUpload(w http.ResponseWriter, r *http.Request, repo, _ str
 		if e != nil {
 			return e
 		}
-		release, err := s.s.acquireWriteLease()
+		release, err := s.leases.acquire()
 		if err != nil {
 			return internalError(err)
 		}
