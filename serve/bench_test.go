@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/layout"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -15,6 +16,35 @@ import (
 // a stat of index.json and a verified read of the manifest; index.json
 // (about 25 MB here) is not read again.
 func BenchmarkManifestHead(b *testing.B) {
+	h := New(bigLayout(b))
+	path := fmt.Sprintf("/v2/ns/app%d/manifests/v%d", 77777%1000, 77777)
+	if rec := headOnce(h, path); rec.Code != 200 {
+		b.Fatalf("HEAD %s: %d", path, rec.Code)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if rec := headOnce(h, path); rec.Code != 200 {
+			b.Fatalf("HEAD %s: %d", path, rec.Code)
+		}
+	}
+}
+
+// BenchmarkIndexReload: what a change of index.json costs the server on a
+// layout of 100,000 names: reading, parsing and indexing it once.
+func BenchmarkIndexReload(b *testing.B) {
+	l := bigLayout(b)
+	st := layoutStore{l}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := newIndexCache(st, Names{}).get(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// bigLayout is a layout of 100,000 names in 1,000 repositories.
+func bigLayout(b *testing.B) *layout.Layout {
 	l := newLayout(b)
 	img := putImage(b, l, "a", "")
 	const names = 100000
@@ -29,18 +59,7 @@ func BenchmarkManifestHead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := New(l)
-	path := fmt.Sprintf("/v2/ns/app%d/manifests/v%d", 77777%1000, 77777)
-	if rec := headOnce(h, path); rec.Code != 200 {
-		b.Fatalf("HEAD %s: %d", path, rec.Code)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if rec := headOnce(h, path); rec.Code != 200 {
-			b.Fatalf("HEAD %s: %d", path, rec.Code)
-		}
-	}
+	return l
 }
 
 func headOnce(h http.Handler, path string) *httptest.ResponseRecorder {
