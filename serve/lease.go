@@ -35,6 +35,7 @@ type lease struct {
 	users   int
 	since   time.Time
 	timer   *time.Timer // the grace period, while users == 0
+	gen     uint64      // which grace period is current (a stopped timer may still fire)
 }
 
 func newLeases(s store, uploadTimeout time.Duration) *leases {
@@ -85,16 +86,17 @@ func (p *leases) done(l *lease) {
 	if l.users > 0 {
 		return
 	}
-	var t *time.Timer
-	t = time.AfterFunc(p.grace, func() { p.expire(l, t) })
-	l.timer = t
+	l.gen++
+	gen := l.gen
+	l.timer = time.AfterFunc(p.grace, func() { p.expire(l, gen) })
 }
 
-// expire gives l back to the engine unless it was taken up again.
-func (p *leases) expire(l *lease, t *time.Timer) {
+// expire gives l back to the engine unless it was taken up again since
+// grace period gen began.
+func (p *leases) expire(l *lease, gen uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if l.timer != t || l.users > 0 {
+	if l.gen != gen || l.timer == nil || l.users > 0 {
 		return
 	}
 	l.timer = nil
