@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // uploads are the open upload sessions. Each holds the engine's upload
@@ -78,6 +80,16 @@ func (u *uploads) get(id, repo string) (*session, *apiError) {
 	return ss, nil
 }
 
+// with runs fn on the session id of repo, holding its lock.
+func (u *uploads) with(id, repo string, fn func(*session) *apiError) *apiError {
+	ss, e := u.get(id, repo)
+	if e != nil {
+		return e
+	}
+	defer ss.mu.Unlock()
+	return fn(ss)
+}
+
 // end closes session id; abort removes its temp file. With lock, it takes
 // ss.mu itself (the timer's call); otherwise the caller holds it.
 func (u *uploads) end(id string, ss *session, lock bool) {
@@ -119,9 +131,7 @@ func (s *server) startUpload(w http.ResponseWriter, r *http.Request, repo, _ str
 	if m := q.Get("mount"); m != "" {
 		d, e := parseDigest(m)
 		if e == nil && s.haveBlob(r, d, -1) {
-			w.Header().Set("Location", "/v2/"+repo+"/blobs/"+d.String())
-			w.Header().Set("Docker-Content-Digest", d.String())
-			w.WriteHeader(http.StatusCreated)
+			blobCreated(w, repo, d)
 			return nil
 		}
 	}
@@ -138,9 +148,7 @@ func (s *server) startUpload(w http.ResponseWriter, r *http.Request, repo, _ str
 		if err := s.s.putBlob(r.Context(), r.Body, d, r.ContentLength); err != nil {
 			return newError(http.StatusBadRequest, codeDigestInvalid, err.Error())
 		}
-		w.Header().Set("Location", "/v2/"+repo+"/blobs/"+d.String())
-		w.Header().Set("Docker-Content-Digest", d.String())
-		w.WriteHeader(http.StatusCreated)
+		blobCreated(w, repo, d)
 		return nil
 	}
 	id, _, e := s.startSession(r, repo)
@@ -154,14 +162,11 @@ func (s *server) startUpload(w http.ResponseWriter, r *http.Request, repo, _ str
 
 // uploadStatus answers GET of a session: how much it has.
 func (s *server) uploadStatus(w http.ResponseWriter, r *http.Request, repo, id string) *apiError {
-	ss, e := s.uploads.get(id, repo)
-	if e != nil {
-		return e
-	}
-	defer ss.mu.Unlock()
-	setUploadHeaders(w, repo, id, ss.up.Size())
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.uploads.with(id, repo, func(ss *session) *apiError {
+		setUploadHeaders(w, repo, id, ss.up.Size())
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }
 
 // appendChunk adds the request body to the session. A Content-Range must
@@ -182,56 +187,53 @@ func appendChunk(r *http.Request, ss *session) *apiError {
 
 // patchUpload answers PATCH: a chunk (or the rest of a streamed upload).
 func (s *server) patchUpload(w http.ResponseWriter, r *http.Request, repo, id string) *apiError {
-	ss, e := s.uploads.get(id, repo)
-	if e != nil {
-		return e
-	}
-	defer ss.mu.Unlock()
-	if e := appendChunk(r, ss); e != nil {
-		return e
-	}
-	setUploadHeaders(w, repo, id, ss.up.Size())
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return s.uploads.with(id, repo, func(ss *session) *apiError {
+		if e := appendChunk(r, ss); e != nil {
+			return e
+		}
+		setUploadHeaders(w, repo, id, ss.up.Size())
+		w.WriteHeader(http.StatusAccepted)
+		return nil
+	})
 }
 
 // finishUpload answers the final PUT ?digest=: the last chunk, if any,
 // then the engine verifies the whole upload and renames it into place.
 func (s *server) finishUpload(w http.ResponseWriter, r *http.Request, repo, id string) *apiError {
-	ss, e := s.uploads.get(id, repo)
-	if e != nil {
-		return e
-	}
-	defer ss.mu.Unlock()
-	d, e := parseDigest(r.URL.Query().Get("digest"))
-	if e != nil {
-		return e
-	}
-	if e := appendChunk(r, ss); e != nil {
-		return e
-	}
-	if err := ss.up.Commit(r.Context(), d, -1); err != nil {
-		if isIntegrityError(err) {
-			return newError(http.StatusBadRequest, codeDigestInvalid, err.Error())
+	return s.uploads.with(id, repo, func(ss *session) *apiError {
+		d, e := parseDigest(r.URL.Query().Get("digest"))
+		if e != nil {
+			return e
 		}
-		return internalError(err)
-	}
-	s.uploads.end(id, ss, false)
-	w.Header().Set("Location", "/v2/"+repo+"/blobs/"+d.String())
-	w.Header().Set("Docker-Content-Digest", d.String())
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusCreated)
-	return nil
+		if e := appendChunk(r, ss); e != nil {
+			return e
+		}
+		if err := ss.up.Commit(r.Context(), d, -1); err != nil {
+			if isIntegrityError(err) {
+				return newError(http.StatusBadRequest, codeDigestInvalid, err.Error())
+			}
+			return internalError(err)
+		}
+		s.uploads.end(id, ss, false)
+		blobCreated(w, repo, d)
+		return nil
+	})
 }
 
 // cancelUpload answers DELETE of a session.
 func (s *server) cancelUpload(w http.ResponseWriter, r *http.Request, repo, id string) *apiError {
-	ss, e := s.uploads.get(id, repo)
-	if e != nil {
-		return e
-	}
-	defer ss.mu.Unlock()
-	s.uploads.end(id, ss, false)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.uploads.with(id, repo, func(ss *session) *apiError {
+		s.uploads.end(id, ss, false)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// blobCreated answers 201 for blob d, stored in the layout.
+func blobCreated(w http.ResponseWriter, repo string, d digest.Digest) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+repo+"/blobs/"+d.String())
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
 }
