@@ -3,7 +3,16 @@ package integration
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -267,4 +276,52 @@ func asExit(err error, ee **exec.ExitError) bool {
 	e, ok := err.(*exec.ExitError)
 	*ee = e
 	return ok
+}
+
+// --tls-cert/--tls-key: skopeo pulls over HTTPS (a self-signed
+// certificate made here; skopeo told not to verify it) and plain HTTP is
+// not answered as a registry.
+func TestInteropServeTLS(t *testing.T) {
+	skopeo := ioTool(t, "skopeo")
+	dir, want := serveLayout(t)
+	cert, key := writeSelfSigned(t)
+	srv := startServe(t, dir, "--tls-cert", cert, "--tls-key", key)
+	if !strings.Contains(srv.stderr(), "on https://") {
+		t.Fatalf("serve did not announce https:\n%s", srv.stderr())
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	ioRun(t, skopeo, "copy", "--src-tls-verify=false", "docker://"+srv.addr+"/ns/app:v1", "dir:"+out)
+	checkDirImage(t, out, want["ns/app:v1"])
+	resp, err := http.Get("http://" + srv.addr + "/v2/")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP answered 200 on a TLS listener")
+		}
+	}
+}
+
+// writeSelfSigned writes a self-signed certificate for 127.0.0.1 and its key.
+func writeSelfSigned(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ioMust(t, err, "generating a key")
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "ocilayout serve test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ioMust(t, err, "making a certificate")
+	kder, err := x509.MarshalECPrivateKey(key)
+	ioMust(t, err, "encoding the key")
+	d := t.TempDir()
+	certFile, keyFile = filepath.Join(d, "cert.pem"), filepath.Join(d, "key.pem")
+	ioMust(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600), "writing the certificate")
+	ioMust(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600), "writing the key")
+	return certFile, keyFile
 }
