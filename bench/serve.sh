@@ -32,6 +32,8 @@ trap cleanup EXIT
 
 # started FILE: wait for a server's first line and print its host:port.
 started() { while ! grep -qE 'ready|serving' "$1" 2>/dev/null; do sleep 0.1; done; grep -m1 -oE '127\.0\.0\.1:[0-9]+' "$1"; }
+# cpu PID: user+system CPU seconds of a process so far.
+cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
 # kib PID FIELD: a memory figure of a process (VmRSS, VmHWM) in KiB.
 kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 
@@ -61,14 +63,15 @@ printf '\n| %-48s | %14s | %14s | %6s |\n|%s|%s|%s|%s|\n' case "registry (s)" "s
 awk -v n="skopeo copy docker:// -> dir:, ${SIZE_MIB} MiB, 4 layers" -v a="$a" -v b="$b" \
   'BEGIN{ printf "| %-48s | %14s | %14s | %6.2f |\n", n, a, b, a / b }'
 
-# Memory: resident set before and peak during PULLS concurrent pulls.
+# Memory and CPU of each server: resident set before and peak during
+# PULLS concurrent pulls, and the CPU seconds it spent serving them.
 for side in registry serve; do
   if [ $side = registry ]; then pid=$REG_PID addr=$reg; else pid=$SRV_PID addr=$srv; fi
-  before=$(kib "$pid" VmRSS)
+  before=$(kib "$pid" VmRSS) cpu0=$(cpu "$pid")
   for i in $(seq "$PULLS"); do $PULL "docker://$addr/bench/app:v1" "dir:$W/c$i" & done
   wait $(jobs -p | grep -v -e "$REG_PID" -e "$SRV_PID") 2>/dev/null || true
-  peak=$(kib "$pid" VmHWM)
+  peak=$(kib "$pid" VmHWM) cpu1=$(cpu "$pid")
   rm -rf "$W"/c*
-  awk -v s=$side -v n="$PULLS" -v b="$before" -v p="$peak" \
-    'BEGIN{ printf "%s: RSS %.1f MiB before, peak %.1f MiB during %d concurrent pulls: %.1f MiB per pull\n", s, b/1024, p/1024, n, (p-b)/1024/n }'
+  awk -v s=$side -v n="$PULLS" -v b="$before" -v p="$peak" -v c0="$cpu0" -v c1="$cpu1" \
+    'BEGIN{ g = (p > b ? p - b : 0); printf "%s: RSS %.1f MiB before, peak %.1f MiB during %d concurrent pulls: %.1f MiB more per pull; %.2f CPU s per pull\n", s, b/1024, p/1024, n, g/1024/n, (c1-c0)/n }'
 done
