@@ -33,6 +33,7 @@ demo: build
 # root; otherwise their tests skip, except under CI=true, where a missing
 # tool fails the run (interop must never pass by not running).
 INTEROP_TOOLS := skopeo:skopeo umoci:umoci mkfs.xfs:xfsprogs dockerd:docker.io ctr:containerd
+CRANE_PKG     := github.com/google/go-containerregistry/cmd/crane@v0.22.1
 
 tools:
 	@missing=""; for tp in $(INTEROP_TOOLS); do command -v $${tp%%:*} >/dev/null 2>&1 || missing="$$missing $${tp#*:}"; done; \
@@ -44,6 +45,9 @@ tools:
 	    echo "tools: installing$$missing with apt-get"; \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
 	  fi
+	@# Go tools of the serve interop tests, pinned, into bin/.
+	@[ -x $(BIN)/crane ] || GOBIN=$(BIN) $(GO) install $(CRANE_PKG)
+	@[ -x $(BIN)/oci-conformance ] || GO=$(GO) bash integration/conformance-build.sh $(BIN)/oci-conformance
 
 # interop: only the TestInterop* tests (make test runs them too).
 interop: tools

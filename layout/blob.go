@@ -127,3 +127,13 @@ func (l *Layout) LinkBlob(ctx context.Context, fromDir string, d digest.Digest, 
 // device it is on: what another layout needs to LinkBlob from it, and what
 // decides whether it can (links do not cross file systems).
 func (l *Layout) BlobLocation() (string, uint64, error) { return l.blobs.Location() }
+
+// NewUpload starts a blob written in pieces over time, as a registry's
+// chunked upload receives it: a temp file in the blob directory that the
+// upload's Commit verifies against the digest the client names and renames
+// into place, as PutBlob does with one stream. The caller must hold a
+// WriteLease for as long as the upload is open, or GC may reclaim the temp
+// file under it. An upload is not safe for concurrent use.
+func (l *Layout) NewUpload(ctx context.Context) (*blobstore.Upload, error) {
+	return l.blobs.NewUpload(ctx)
+}

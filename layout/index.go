@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
@@ -126,6 +127,22 @@ func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
 	return l.writeIndex(idx)
 }
 
+// IndexVersion identifies the version of index.json there is now, without
+// reading it: writers replace the file by rename, so every write makes a
+// new inode (and ctime), and a reader that remembers the version it parsed
+// knows whether to parse again. Versions are compared with ==.
+func (l *Layout) IndexVersion() (string, error) {
+	fi, err := l.root.Stat(imgspecv1.ImageIndexFile)
+	if err != nil {
+		return "", fmt.Errorf("stat of index.json of %s: %w", l.dir, err)
+	}
+	v := fmt.Sprintf("%d %d", fi.Size(), fi.ModTime().UnixNano())
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		v += fmt.Sprintf(" %d %d %d.%d", st.Dev, st.Ino, st.Ctim.Sec, st.Ctim.Nsec)
+	}
+	return v, nil
+}
+
 // IndexTx is the index.json being changed inside Update. Its verbs are
 // the only ways entries change, so the rules (a name is unique, an
 // untagged leftover of a tag move goes with its referrers, a referrer
@@ -149,12 +166,31 @@ func (tx *IndexTx) Entries() []imgspecv1.Descriptor { return tx.idx.Manifests }
 // untagged write of a digest already present changes nothing.
 func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	if name != "" {
-		if err := ValidateName(name); err != nil {
+		if err := validateName(name); err != nil {
 			return err
 		}
 	}
 	applyTag(tx.idx, desc, name)
 	return nil
+}
+
+// Remove drops the top-level entries for which drop is true, and the
+// referrers left without a subject by that (with their fallback tag), and
+// returns how many entries matched.
+func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
+	var gone []digest.Digest
+	kept := tx.idx.Manifests[:0]
+	n := 0
+	for _, e := range tx.idx.Manifests {
+		if drop(e) {
+			n++
+			gone = append(gone, e.Digest)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	tx.idx.Manifests = dropReferrersOf(kept, gone)
+	return n
 }
 
 func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) {

@@ -156,6 +156,9 @@ func (l *Layout) checkInitialisable() error {
 	return nil
 }
 
+// Dir returns the directory the layout was opened with, for messages.
+func (l *Layout) Dir() string { return l.dir }
+
 // Close releases the layout's directory handles.
 func (l *Layout) Close() error {
 	var errs []error

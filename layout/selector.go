@@ -42,7 +42,7 @@ type Selector struct {
 
 // byName selects the first entry whose org.opencontainers.image.ref.name is name.
 func byName(name string) (Selector, error) {
-	if err := ValidateName(name); err != nil {
+	if err := validateName(name); err != nil {
 		return Selector{}, err
 	}
 	return Selector{kind: selectName, name: name}, nil
@@ -96,8 +96,9 @@ func isDecimal(s string) bool {
 	return true
 }
 
-// ValidateName reports whether name is a valid ref.name ("" is not).
-func ValidateName(name string) error {
+// validateName reports whether name is a valid ref.name ("" is not);
+// callers outside use ParseSelector, whose Name is then name.
+func validateName(name string) error {
 	if !refNameRegexp.MatchString(name) {
 		return fmt.Errorf("invalid image name %q: must match the OCI ref.name grammar (components of letters and digits joined by one of -._:@+ or --, separated by /)", name)
 	}
@@ -124,8 +125,8 @@ func (s Selector) isZero() bool { return s.kind == selectAny }
 // Name returns the ref.name selected, or "".
 func (s Selector) Name() string { return s.name }
 
-// Index returns the position selected and true, or 0 and false.
-func (s Selector) Index() (int, bool) { return s.index, s.kind == selectIndex }
+// position returns the position selected and true, or 0 and false.
+func (s Selector) position() (int, bool) { return s.index, s.kind == selectIndex }
 
-// Digest returns the manifest digest selected, or "".
-func (s Selector) Digest() digest.Digest { return s.digest }
+// manifestDigest returns the manifest digest selected, or "".
+func (s Selector) manifestDigest() digest.Digest { return s.digest }

@@ -58,10 +58,10 @@ func TestParseSelector(t *testing.T) {
 			if sel.String() != tc.in {
 				t.Errorf("String() = %q, does not round-trip %q", sel.String(), tc.in)
 			}
-			if sel.isZero() != (tc.kind == selectAny) || sel.Name() != tc.name || sel.Digest() != tc.digest {
+			if sel.isZero() != (tc.kind == selectAny) || sel.Name() != tc.name || sel.manifestDigest() != tc.digest {
 				t.Errorf("accessors of %+v disagree with the input %q", sel, tc.in)
 			}
-			if i, ok := sel.Index(); ok != (tc.kind == selectIndex) || i != tc.index {
+			if i, ok := sel.position(); ok != (tc.kind == selectIndex) || i != tc.index {
 				t.Errorf("Index() = %d, %v", i, ok)
 			}
 		})

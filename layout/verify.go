@@ -40,8 +40,8 @@ type Problem struct {
 	Detail string        `json:"detail"`
 }
 
-// String is the one-line form: what (digest or path), kind, detail.
-func (p Problem) String() string {
+// line is the one-line form: what (digest or path), kind, detail.
+func (p Problem) line() string {
 	what := p.Path
 	if p.Digest != "" {
 		what = p.Digest.String()
@@ -139,7 +139,7 @@ func (v *verifier) add(p Problem) {
 
 func (v *verifier) finish() *VerifyReport {
 	ps := v.report.Problems
-	sort.Slice(ps, func(i, j int) bool { return ps[i].String() < ps[j].String() })
+	sort.Slice(ps, func(i, j int) bool { return ps[i].line() < ps[j].line() })
 	return v.report
 }
 

@@ -55,10 +55,7 @@ func NewReference(dir, name string) (types.ImageReference, error) {
 	sel := layout.Selector{}
 	if name != "" {
 		var err error
-		if sel, err = layout.ParseSelector(name); err == nil && sel.Name() != name {
-			err = fmt.Errorf("%q is not a NAME", name)
-		}
-		if err != nil {
+		if sel, err = nameSelector(name); err != nil {
 			return nil, fmt.Errorf("invalid %s reference %q: %w", TransportName, dir+":"+name, err)
 		}
 	}
@@ -174,7 +171,7 @@ func (ref layoutReference) NewImageSource(ctx context.Context, sys *types.System
 // caller must Close it. @N and @DIGEST are refused: they designate an
 // existing entry and cannot say where a new image goes.
 func (ref layoutReference) NewImageDestination(ctx context.Context, sys *types.SystemContext) (types.ImageDestination, error) {
-	if _, isIndex := ref.sel.Index(); isIndex || ref.sel.Digest() != "" {
+	if ref.sel.Name() == "" && ref.sel != (layout.Selector{}) { // @N or @DIGEST
 		return nil, fmt.Errorf("%s:%s cannot be a destination: a destination must be PATH or PATH:NAME", ref.transport.name, ref.StringWithinTransport())
 	}
 	parent := filepath.Dir(ref.resolvedDir)
@@ -205,3 +202,19 @@ func (ref layoutReference) ResolvedDir() string { return ref.resolvedDir }
 
 // Selector returns which entry of index.json the reference designates.
 func (ref layoutReference) Selector() layout.Selector { return ref.sel }
+
+// nameSelector returns the selector of NAME, refusing what is not a
+// ref.name (including @N and @DIGEST, which ParseSelector would take).
+func nameSelector(name string) (layout.Selector, error) {
+	sel, err := layout.ParseSelector(name)
+	if err == nil && (name == "" || sel.Name() != name) {
+		err = fmt.Errorf("invalid image name %q: must match the OCI ref.name grammar", name)
+	}
+	return sel, err
+}
+
+// validateName is the NAME check of policy scopes.
+func validateName(name string) error {
+	_, err := nameSelector(name)
+	return err
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -55,12 +56,17 @@ func TestParseReferenceValid(t *testing.T) {
 		if sel.Name() != c.name {
 			t.Errorf("%q: name %q, want %q", c.in, sel.Name(), c.name)
 		}
-		i, isIndex := sel.Index()
-		if (c.index >= 0) != isIndex || (isIndex && i != c.index) {
-			t.Errorf("%q: index %d,%v, want %d", c.in, i, isIndex, c.index)
+		var want layout.Selector
+		switch {
+		case c.index >= 0:
+			want, _ = layout.ParseSelector("@" + strconv.Itoa(c.index))
+		case c.digest != "":
+			want, _ = layout.ParseSelector("@" + string(c.digest))
+		case c.name != "":
+			want, _ = layout.ParseSelector(c.name)
 		}
-		if sel.Digest() != c.digest {
-			t.Errorf("%q: digest %q, want %q", c.in, sel.Digest(), c.digest)
+		if sel != want {
+			t.Errorf("%q: selector %q, want %q", c.in, sel.String(), want.String())
 		}
 		if ref.Transport().Name() != TransportName {
 			t.Errorf("%q: transport %q", c.in, ref.Transport().Name())

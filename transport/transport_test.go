@@ -63,7 +63,7 @@ func TestReplaceOCI(t *testing.T) {
 	if ref.Transport().Name() != "oci" || transports.ImageName(ref) != name {
 		t.Errorf("parsed %q as %q", name, transports.ImageName(ref))
 	}
-	if r, ok := ref.(reference.Reference); !ok || r.Selector().Digest() != testDigest {
+	if r, ok := ref.(reference.Reference); !ok || r.Selector().String() != "@"+string(testDigest) {
 		t.Errorf("selector of %q: %#v", name, ref)
 	}
 

@@ -84,6 +84,7 @@ Image references are TRANSPORT:DETAILS, for example
 		newVerifyCommand(&global),
 		newSignCommand(&global),
 		newCommitCommand(&global),
+		newServeCommand(&global),
 	)
 	return root
 }

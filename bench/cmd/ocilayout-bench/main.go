@@ -40,7 +40,7 @@ func usage() {
   gen-tags  -dir D -tags N                         write a layout with N tags of one small image
   gen-blobs -dir D -size BYTES -blobs N            write a layout of N blobs (in 20 images)
   sha256    -dir D                                 hash every blob of D on one core (baseline)
-  registry  -addr HOST:PORT                        serve an in-memory registry until killed
+  registry  -addr HOST:PORT [-root DIR]            serve a registry (in memory, or on disk in DIR) until killed
   measure   -runs N [-setup SH] -- CMD ARGS...     median wall seconds and peak RSS (KiB) of CMD
   compare   -runs N [-setup SH] -- A... --vs-- B...  medians of A and B, run interleaved`)
 	os.Exit(2)

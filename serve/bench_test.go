@@ -1,0 +1,67 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ocilayout/ocilayout/internal/fixture"
+	"github.com/ocilayout/ocilayout/layout"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// BenchmarkManifestHead: HEAD of a manifest by tag on a layout of 100,000
+// names. After the first request has indexed index.json, a request costs
+// a stat of index.json and a verified read of the manifest; index.json
+// (about 25 MB here) is not read again.
+func BenchmarkManifestHead(b *testing.B) {
+	h := New(bigLayout(b))
+	path := fmt.Sprintf("/v2/ns/app%d/manifests/v%d", 77777%1000, 77777)
+	if rec := headOnce(h, path); rec.Code != 200 {
+		b.Fatalf("HEAD %s: %d", path, rec.Code)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if rec := headOnce(h, path); rec.Code != 200 {
+			b.Fatalf("HEAD %s: %d", path, rec.Code)
+		}
+	}
+}
+
+// BenchmarkIndexReload: what a change of index.json costs the server on a
+// layout of 100,000 names: reading, parsing and indexing it once.
+func BenchmarkIndexReload(b *testing.B) {
+	l := bigLayout(b)
+	st := layoutStore{l}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := newIndexCache(st, Names{}).get(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// bigLayout is a layout of 100,000 names in 1,000 repositories.
+func bigLayout(b *testing.B) *layout.Layout {
+	l := newLayout(b)
+	img := putImage(b, l, "a", "")
+	const names = 100000
+	// Written by hand: 100,000 Tag calls would cost 100,000 scans.
+	idx := fixture.ReadIndex(b, l.Dir())
+	for i := range names {
+		d := img.manifest
+		d.Annotations = map[string]string{imgspecv1.AnnotationRefName: fmt.Sprintf("registry.example.com/ns/app%d:v%d", i%1000, i)}
+		idx.Manifests = append(idx.Manifests, d)
+	}
+	fixture.WriteIndex(b, l.Dir(), idx)
+	return l
+}
+
+func headOnce(h http.Handler, path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("HEAD", path, nil))
+	return rec
+}
