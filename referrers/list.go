@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
@@ -57,10 +59,12 @@ var readManifest = func(ctx context.Context, l *layout.Layout, d imgspecv1.Descr
 // finder answers "what refers to X" for one listing: index.json is read
 // once, and each candidate manifest at most once, however deep the listing.
 type finder struct {
-	l       *layout.Layout
-	idx     *imgspecv1.Index
-	foreign map[digest.Digest][]imgspecv1.Descriptor // subject → unmarked referrers; nil until needed
-	cosign  map[string]imgspecv1.Descriptor          // cosign tag → entry
+	l        *layout.Layout
+	idx      *imgspecv1.Index
+	marked   map[digest.Digest][]imgspecv1.Descriptor // subject → our entries (AnnotationSubject)
+	fallback map[string]imgspecv1.Descriptor          // "ALG-HEX" index entries
+	cosign   map[string]imgspecv1.Descriptor          // cosign tag → entry
+	foreign  map[digest.Digest][]imgspecv1.Descriptor // subject → unmarked referrers; nil until needed
 }
 
 func newFinder(ctx context.Context, l *layout.Layout) (*finder, error) {
@@ -68,30 +72,47 @@ func newFinder(ctx context.Context, l *layout.Layout) (*finder, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &finder{l: l, idx: idx, cosign: map[string]imgspecv1.Descriptor{}}
+	f := &finder{l: l, idx: idx, marked: map[digest.Digest][]imgspecv1.Descriptor{},
+		fallback: map[string]imgspecv1.Descriptor{}, cosign: map[string]imgspecv1.Descriptor{}}
 	for _, e := range idx.Manifests {
-		if n := e.Annotations[imgspecv1.AnnotationRefName]; isCosignTag(n) {
-			f.cosign[n] = e
+		name := e.Annotations[imgspecv1.AnnotationRefName]
+		switch {
+		case isCosignTag(name):
+			f.cosign[name] = e
+		case isFallbackTag(name) && e.MediaType == imgspecv1.MediaTypeImageIndex:
+			f.fallback[name] = e
+			continue // the tag's own entry is no referrer, whatever it is marked with
+		}
+		if s := e.Annotations[layout.AnnotationSubject]; s != "" {
+			f.marked[digest.Digest(s)] = append(f.marked[digest.Digest(s)], e)
 		}
 	}
 	return f, nil
 }
 
+// fallbackTag is the OCI referrers fallback tag of subject, "ALG-HEX".
+func fallbackTag(subject digest.Digest) string {
+	return subject.Algorithm().String() + "-" + subject.Encoded()
+}
+
+func isFallbackTag(name string) bool {
+	alg, hex, ok := strings.Cut(name, "-")
+	return ok && digest.NewDigestFromEncoded(digest.Algorithm(alg), hex).Validate() == nil
+}
+
 func isCosignTag(name string) bool {
-	alg, rest, ok := strings.Cut(name, "-")
-	if !ok || alg == "" {
-		return false
+	_, ok := cosignSubject(name)
+	return ok
+}
+
+// cosignSubject is the subject a cosign attachment tag names.
+func cosignSubject(tag string) (digest.Digest, bool) {
+	base, suffix, ok := strings.Cut(tag, ".")
+	if !ok || !slices.Contains(cosignSuffixes, suffix) || !isFallbackTag(base) {
+		return "", false
 	}
-	hex, suffix, ok := strings.Cut(rest, ".")
-	if !ok || digest.NewDigestFromEncoded(digest.Algorithm(alg), hex).Validate() != nil {
-		return false
-	}
-	for _, s := range cosignSuffixes {
-		if suffix == s {
-			return true
-		}
-	}
-	return false
+	alg, hex, _ := strings.Cut(base, "-")
+	return digest.NewDigestFromEncoded(digest.Algorithm(alg), hex), true
 }
 
 // isCandidate tells whether an entry that carries no subject annotation can
@@ -106,7 +127,18 @@ func isCandidate(e imgspecv1.Descriptor) bool {
 		e.MediaType == imgspecv1.MediaTypeImageManifest
 }
 
-// scanForeign reads the candidates' manifests, once per listing.
+// subjectOf remembers, per manifest digest, the subject a candidate's
+// manifest names ("" for none) and its artifact type: content-addressed
+// facts, true for every layout, so a process lists a candidate's manifest
+// once and not on every listing. Bounded by a reset.
+var subjectOf = struct {
+	sync.Mutex
+	m map[digest.Digest][2]string
+}{m: map[digest.Digest][2]string{}}
+
+const subjectCacheMax = 100_000
+
+// scanForeign reads the candidates' manifests (those not remembered).
 func (f *finder) scanForeign(ctx context.Context) error {
 	if f.foreign != nil {
 		return nil
@@ -118,22 +150,37 @@ func (f *finder) scanForeign(ctx context.Context) error {
 			continue
 		}
 		seen[e.Digest] = true
-		data, err := readManifest(ctx, f.l, e)
-		if err != nil {
-			return fmt.Errorf("reading candidate referrer %s: %w", e.Digest, err)
+		subjectOf.Lock()
+		facts, ok := subjectOf.m[e.Digest]
+		subjectOf.Unlock()
+		if !ok {
+			data, err := readManifest(ctx, f.l, e)
+			if err != nil {
+				return fmt.Errorf("reading candidate referrer %s: %w", e.Digest, err)
+			}
+			var m struct {
+				ArtifactType string                `json:"artifactType"`
+				Subject      *imgspecv1.Descriptor `json:"subject"`
+			}
+			if err := json.Unmarshal(data, &m); err != nil {
+				return fmt.Errorf("decoding candidate referrer %s: %w", e.Digest, err)
+			}
+			facts[1] = m.ArtifactType
+			if m.Subject != nil {
+				facts[0] = m.Subject.Digest.String()
+			}
+			subjectOf.Lock()
+			if len(subjectOf.m) >= subjectCacheMax {
+				clear(subjectOf.m)
+			}
+			subjectOf.m[e.Digest] = facts
+			subjectOf.Unlock()
 		}
-		var m struct {
-			ArtifactType string                `json:"artifactType"`
-			Subject      *imgspecv1.Descriptor `json:"subject"`
-		}
-		if err := json.Unmarshal(data, &m); err != nil {
-			return fmt.Errorf("decoding candidate referrer %s: %w", e.Digest, err)
-		}
-		if m.Subject == nil {
+		if facts[0] == "" {
 			continue
 		}
-		d := imgspecv1.Descriptor{MediaType: e.MediaType, ArtifactType: m.ArtifactType, Digest: e.Digest, Size: e.Size}
-		f.foreign[m.Subject.Digest] = append(f.foreign[m.Subject.Digest], d)
+		d := imgspecv1.Descriptor{MediaType: e.MediaType, ArtifactType: facts[1], Digest: e.Digest, Size: e.Size}
+		f.foreign[digest.Digest(facts[0])] = append(f.foreign[digest.Digest(facts[0])], d)
 	}
 	return nil
 }
@@ -142,7 +189,6 @@ func (f *finder) scanForeign(ctx context.Context) error {
 func (f *finder) direct(ctx context.Context, subject digest.Digest, artifactType string) ([]Referrer, error) {
 	var out []Referrer
 	seen := map[digest.Digest]bool{}
-	names := map[digest.Digest]bool{} // entries of ours that are tagged (cosign tags we carried)
 	add := func(d imgspecv1.Descriptor, source, tag string) {
 		if seen[d.Digest] || (artifactType != "" && d.ArtifactType != artifactType) {
 			return
@@ -150,26 +196,21 @@ func (f *finder) direct(ctx context.Context, subject digest.Digest, artifactType
 		seen[d.Digest] = true
 		out = append(out, Referrer{Descriptor: imgspecv1.Descriptor{MediaType: d.MediaType, ArtifactType: d.ArtifactType, Digest: d.Digest, Size: d.Size}, Source: source, Tag: tag})
 	}
-	marked := map[digest.Digest]bool{}
-	for _, e := range f.idx.Manifests {
-		if e.Annotations[layout.AnnotationSubject] == subject.String() {
-			marked[e.Digest] = true
-			if n := e.Annotations[imgspecv1.AnnotationRefName]; isCosignTag(n) {
-				names[e.Digest] = true
-			}
+	for _, e := range f.marked[subject] {
+		if !isCosignTag(e.Annotations[imgspecv1.AnnotationRefName]) { // listed below with their tag
+			add(e, SourceIndex, "")
 		}
 	}
-	known, err := f.l.Referrers(ctx, subject, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range known {
-		if names[d.Digest] {
-			continue // listed below with its tag
+	if e, ok := f.fallback[fallbackTag(subject)]; ok {
+		data, err := f.l.ReadBlob(ctx, e.Digest, e.Size)
+		if err != nil {
+			return nil, fmt.Errorf("reading referrers tag %s: %w", fallbackTag(subject), err)
 		}
-		if marked[d.Digest] {
-			add(d, SourceIndex, "")
-		} else {
+		var list imgspecv1.Index
+		if err := json.Unmarshal(data, &list); err != nil {
+			return nil, fmt.Errorf("decoding referrers tag %s: %w", fallbackTag(subject), err)
+		}
+		for _, d := range list.Manifests {
 			add(d, SourceFallbackTag, "")
 		}
 	}

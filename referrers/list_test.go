@@ -14,6 +14,9 @@ import (
 // countOpens makes readManifest count the manifests a listing opens.
 func countOpens(t testing.TB) *int {
 	n := new(int)
+	subjectOf.Lock()
+	clear(subjectOf.m) // what another test listed
+	subjectOf.Unlock()
 	orig := readManifest
 	readManifest = func(ctx context.Context, l *layout.Layout, d imgspecv1.Descriptor) ([]byte, error) {
 		*n++
@@ -80,6 +83,12 @@ func TestReferrersList(t *testing.T) {
 			// The three unmarked referrers are the only manifests opened.
 			if *opens != 3 {
 				t.Errorf("listing opened %d manifests, want the 3 unmarked candidates", *opens)
+			}
+			// A process reads a candidate once: they are content-addressed.
+			_, err = List(ctx, l, img.Digest, tc.artifactType, tc.recursive)
+			must(t, err, "listing again")
+			if *opens != 3 {
+				t.Errorf("listing again opened %d more manifests, want none", *opens-3)
 			}
 		})
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"strings"
 	"sync"
 
 	"github.com/ocilayout/ocilayout/layout"
@@ -263,15 +262,6 @@ func (s *layoutStore) holds(ctx context.Context, idxDesc imgspecv1.Descriptor, d
 		}
 	}
 	return false, nil
-}
-
-func cosignSubject(tag string) (digest.Digest, bool) {
-	if !isCosignTag(tag) {
-		return "", false
-	}
-	alg, rest, _ := strings.Cut(tag, "-")
-	hex, _, _ := strings.Cut(rest, ".")
-	return digest.NewDigestFromEncoded(digest.Algorithm(alg), hex), true
 }
 
 func isManifestType(t string) bool {
