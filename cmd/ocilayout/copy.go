@@ -41,6 +41,7 @@ type copyOptions struct {
 	retryTimes       int
 	retryDelay       time.Duration
 	trustLinks       bool
+	referrers        bool // copy_referrers.go
 }
 
 func newCopyCommand(global *globalOptions) *cobra.Command {
@@ -76,6 +77,7 @@ plain lines otherwise); --quiet turns it off.`,
 	fs.StringVar(&opts.digestFile, "digestfile", "", "write the digest of the copied manifest to `FILE`")
 	fs.IntVar(&opts.retryTimes, "retry-times", 0, "retry a failed copy up to `N` times")
 	fs.DurationVar(&opts.retryDelay, "retry-delay", 0, "`DELAY` between retries (default: exponential, from 1s)")
+	fs.BoolVar(&opts.referrers, "referrers", false, "copy the image's referrers too (SBOMs, attestations, signatures, recursively; cosign tags), between oci-layout: and docker://")
 	fs.BoolVar(&opts.trustLinks, "trust-linked-blobs", false, "link blobs from other oci-layout layouts on this file system without hashing them (only when every such layout is trusted)")
 	return cmd
 }
@@ -130,6 +132,15 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("copying %s to %s: %w", args[0], args[1], err)
+	}
+	if opts.referrers {
+		d, err := manifest.Digest(manifestBytes)
+		if err != nil {
+			return fmt.Errorf("computing manifest digest: %w", err)
+		}
+		if err := copyReferrers(ctx, srcRef, destRef, copyOpts.SourceCtx, copyOpts.DestinationCtx, d, copyOpts.ReportWriter); err != nil {
+			return fmt.Errorf("copying %s to %s: %w", args[0], args[1], err)
+		}
 	}
 	if opts.digestFile != "" {
 		d, err := manifest.Digest(manifestBytes)

@@ -83,6 +83,7 @@ Image references are TRANSPORT:DETAILS, for example
 		newGCCommand(&global),
 		newVerifyCommand(&global),
 		newSignCommand(&global),
+		newReferrersCommand(&global), newAttachCommand(&global),
 	)
 	return root
 }
