@@ -84,7 +84,6 @@ func TestReferrersCopyLayoutToLayout(t *testing.T) {
 		t.Errorf("a second copy changed index.json from %d to %d entries", len(before.Manifests), len(after.Manifests))
 	}
 
-
 	// They leave with their subject on a tag move and gc. (The tag move
 	// itself drops the direct referrers; gc the referrers of those.)
 	other := putImage(t, dst, "other")

@@ -126,4 +126,3 @@ func openSubject(ctx context.Context, name string, sys *types.SystemContext, why
 	_ = l.Close()
 	return nil, imgspecv1.Descriptor{}, fmt.Errorf("finding %s: %w", name, err)
 }
-
