@@ -116,6 +116,11 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("invalid destination name %q: %w", args[1], err)
 	}
 
+	if opts.referrers {
+		if err := checkReferrersTransports(srcRef, destRef); err != nil {
+			return err
+		}
+	}
 	srcRef, destRef = tuneForCopy(srcRef, destRef, opts.trustLinks)
 
 	policyCtx, err := opts.policy.policyContext(copyOpts.SourceCtx)

@@ -36,6 +36,17 @@ func copyReferrers(ctx context.Context, src, dest types.ImageReference, srcSys, 
 	return nil
 }
 
+// checkReferrersTransports refuses --referrers before anything is copied
+// when an end is neither oci-layout: nor docker://.
+func checkReferrersTransports(refs ...types.ImageReference) error {
+	for _, ref := range refs {
+		if n := ref.Transport().Name(); n != reference.TransportName && n != docker.Transport.Name() {
+			return usagef("--referrers: %s:%s: referrers are carried between oci-layout: and docker:// images only", n, ref.StringWithinTransport())
+		}
+	}
+	return nil
+}
+
 // referrersEndpoint is the layout of an oci-layout: reference or the
 // repository of a docker:// one.
 func referrersEndpoint(ctx context.Context, ref types.ImageReference, sys *types.SystemContext) (*referrers.Endpoint, func(), error) {
