@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -140,5 +141,49 @@ func TestInteropReferrersCosign(t *testing.T) {
 	}
 	if out, err := verify(filepath.Join(other, "cosign.pub")); err == nil {
 		t.Errorf("cosign verify with another key passed:\n%s", out)
+	}
+
+	// With use-sigstore-attachments, containers/image reads cosign's
+	// signature as a sigstore signature, which it refuses to write into a
+	// third-party destination; the copy still succeeds, and --referrers
+	// carries the signature as its tag. A policy that requires sigstore
+	// signatures is not satisfied by hiding them: it fails.
+	rd := t.TempDir()
+	fixture.WriteFile(t, filepath.Join(rd, "default.yaml"), []byte("default-docker:\n  use-sigstore-attachments: true\n"))
+	pub, err := os.ReadFile(filepath.Join(keys, "cosign.pub"))
+	ioMust(t, err, "reading the public key")
+	sigstorePolicy := filepath.Join(t.TempDir(), "policy.json")
+	fixture.WriteFile(t, sigstorePolicy, []byte(`{"default":[{"type":"sigstoreSigned","keyData":"`+base64.StdEncoding.EncodeToString(pub)+`","signedIdentity":{"type":"matchRepository"}}]}`))
+	for _, tc := range []struct {
+		name    string
+		flags   []string
+		wantErr string
+		wantTag bool
+	}{
+		{"without referrers", []string{"--insecure-policy"}, "", false},
+		{"with referrers", []string{"--insecure-policy", "--referrers"}, "", true},
+		{"sigstoreSigned policy", []string{"--policy", sigstorePolicy, "--referrers"}, "Source image rejected", false},
+	} {
+		t.Run("sigstore attachments/"+tc.name, func(t *testing.T) {
+			l := filepath.Join(t.TempDir(), "l")
+			args := append(append([]string{"copy", "--quiet", "--src-tls-verify=false", "--registries.d", rd}, tc.flags...), "docker://"+a+"/org/app:v1", "oci-layout:"+l+":app")
+			_, stderr, err := runCLI(t, args...)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(stderr, tc.wantErr) {
+					t.Fatalf("copy gave err=%v stderr=%q, want %q", err, stderr, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("copy: %v\n%s", err, stderr)
+			}
+			if got := ioTag(t, l, "app"); got != img.Digest {
+				t.Errorf("copied %s, want %s", got, img.Digest)
+			}
+			graph := refLayoutGraph(t, "oci-layout:"+l+":app")
+			if has := slices.Contains(graph, "tag:sha256-"+img.Digest.Encoded()+".sig"); has != tc.wantTag {
+				t.Errorf("the layout's referrers are %q; cosign tag there: %v, want %v", graph, has, tc.wantTag)
+			}
+		})
 	}
 }

@@ -201,4 +201,3 @@ func TestReferrersCopyRefusesOtherTransports(t *testing.T) {
 		t.Errorf("copy --referrers to dir: wrote %d files before refusing", len(entries))
 	}
 }
-

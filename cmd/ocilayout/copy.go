@@ -41,7 +41,8 @@ type copyOptions struct {
 	retryTimes       int
 	retryDelay       time.Duration
 	trustLinks       bool
-	referrers        bool // copy_referrers.go
+	referrers        bool   // copy_referrers.go
+	registriesD      string // copy_sigstore.go
 }
 
 func newCopyCommand(global *globalOptions) *cobra.Command {
@@ -78,6 +79,7 @@ plain lines otherwise); --quiet turns it off.`,
 	fs.IntVar(&opts.retryTimes, "retry-times", 0, "retry a failed copy up to `N` times")
 	fs.DurationVar(&opts.retryDelay, "retry-delay", 0, "`DELAY` between retries (default: exponential, from 1s)")
 	fs.BoolVar(&opts.referrers, "referrers", false, "copy the image's referrers too (SBOMs, attestations, signatures, recursively; cosign tags), between oci-layout: and docker://")
+	fs.StringVar(&opts.registriesD, "registries.d", "", "use registry configuration files in `DIR` (e.g. for use-sigstore-attachments), as skopeo's global flag")
 	fs.BoolVar(&opts.trustLinks, "trust-linked-blobs", false, "link blobs from other oci-layout layouts on this file system without hashing them (only when every such layout is trusted)")
 	return cmd
 }
@@ -103,6 +105,7 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	if copyOpts.DestinationCtx, err = opts.dest.systemContext(fs, &opts.platform); err != nil {
 		return err
 	}
+	copyOpts.SourceCtx.RegistriesDirPath, copyOpts.DestinationCtx.RegistriesDirPath = opts.registriesD, opts.registriesD
 	if err := opts.applyCompression(copyOpts.DestinationCtx, copyOpts); err != nil {
 		return err
 	}
@@ -132,7 +135,7 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	var manifestBytes []byte
 	err = retry(ctx, opts.retryTimes, opts.retryDelay, copyOpts.ReportWriter, func() error {
 		var err error
-		manifestBytes, err = copy.Image(ctx, policyCtx, destRef, srcRef, copyOpts)
+		manifestBytes, err = copyImage(ctx, policyCtx, destRef, srcRef, copyOpts, copyOpts.ReportWriter)
 		return err
 	})
 	if err != nil {
