@@ -201,3 +201,43 @@ func TestReferrersCopyRefusesOtherTransports(t *testing.T) {
 		t.Errorf("copy --referrers to dir: wrote %d files before refusing", len(entries))
 	}
 }
+
+// TestReferrersCopyAll: with --all, the referrers of each instance travel
+// too (layout → registry → layout), and those of the index itself;
+// without --all, those of the instance copied.
+func TestReferrersCopyAll(t *testing.T) {
+	l0 := filepath.Join(t.TempDir(), "l0")
+	amd := ioWriteImage(t, l0, "", "amd64", []ioLayer{{files: map[string]string{"arch": "amd64"}}})
+	arm := ioWriteImage(t, l0, "", "arm64", []ioLayer{{files: map[string]string{"arch": "arm64"}}})
+	idx := ioWriteIndex(t, l0, "multi", []imgspecv1.Descriptor{amd, arm})
+	refAttachCLI(t, "oci-layout:"+l0+":multi", "application/spdx+json", `{"of":"index"}`)
+	refAttachCLI(t, "oci-layout:"+l0+":@"+amd.Digest.String(), "application/spdx+json", `{"of":"amd64"}`)
+	refAttachCLI(t, "oci-layout:"+l0+":@"+arm.Digest.String(), "application/spdx+json", `{"of":"arm64"}`)
+	graphs := func(dir string, ds ...digest.Digest) []string {
+		var out []string
+		for _, d := range ds {
+			for _, g := range refLayoutGraph(t, "oci-layout:"+dir+":@"+d.String()) {
+				out = append(out, d.Encoded()[:8]+" "+g)
+			}
+		}
+		return out
+	}
+	want := graphs(l0, idx, amd.Digest, arm.Digest)
+	if len(want) != 3 {
+		t.Fatalf("source graphs %q, want 3 referrers", want)
+	}
+	reg := startReferrersRegistry(t)
+	ioCopyCLI(t, "oci-layout:"+l0+":multi", "docker://"+reg+"/multi:v1", "--all", "--referrers", "--dest-tls-verify=false")
+	l1 := filepath.Join(t.TempDir(), "l1")
+	ioCopyCLI(t, "docker://"+reg+"/multi:v1", "oci-layout:"+l1+":multi", "--all", "--referrers", "--src-tls-verify=false")
+	if got := graphs(l1, idx, amd.Digest, arm.Digest); !slices.Equal(got, want) {
+		t.Errorf("after registry and back with --all:\n%q\nwant\n%q", got, want)
+	}
+	ioVerifyCLI(t, l1)
+
+	l2 := filepath.Join(t.TempDir(), "l2")
+	ioCopyCLI(t, "oci-layout:"+l0+":multi", "oci-layout:"+l2+":one", "--referrers", "--override-arch", "arm64")
+	if got, want := graphs(l2, arm.Digest), graphs(l0, arm.Digest); !slices.Equal(got, want) {
+		t.Errorf("one instance copied: %q, want %q", got, want)
+	}
+}
