@@ -186,4 +186,11 @@ func TestInteropReferrersCosign(t *testing.T) {
 			}
 		})
 	}
+	// From a layout, cosign's signature is no signature to containers/image:
+	// a sigstoreSigned policy rejects the image even though the layout holds
+	// a valid cosign signature of it.
+	_, stderr, err := runCLI(t, "copy", "--quiet", "--policy", sigstorePolicy, "oci-layout:"+l1+":app", "oci-layout:"+filepath.Join(t.TempDir(), "l")+":app")
+	if err == nil || !strings.Contains(stderr, "Source image rejected") {
+		t.Errorf("sigstoreSigned policy on a layout source: err=%v stderr=%q, want a rejection", err, stderr)
+	}
 }
