@@ -56,11 +56,12 @@ func registryRepository(ctx context.Context, ref reference.Named, sys *types.Sys
 	tr := tlsclientconfig.NewTransport()
 	tr.TLSClientConfig = tlsc
 
-	cred := auth.EmptyCredential
-	switch {
-	case sys.DockerAuthConfig != nil:
+	// --creds (or --no-creds, an empty config) wins; else the auth files
+	// and credential helpers, as the docker transport reads them.
+	var cred auth.Credential
+	if sys.DockerAuthConfig != nil {
 		cred = credential(*sys.DockerAuthConfig)
-	default:
+	} else {
 		c, err := config.GetCredentials(sys, domain)
 		if err != nil {
 			return nil, fmt.Errorf("reading credentials for %s: %w", domain, err)
