@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log"
@@ -12,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distribution/distribution/v3/configuration"
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
+	"github.com/distribution/distribution/v3/registry/handlers"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/internal/layouttest"
@@ -19,6 +23,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	imgspec "github.com/opencontainers/image-spec/specs-go"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/bcrypt"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 )
@@ -239,5 +244,52 @@ func TestReferrersCopyAll(t *testing.T) {
 	ioCopyCLI(t, "oci-layout:"+l0+":multi", "oci-layout:"+l2+":one", "--referrers", "--override-arch", "arm64")
 	if got, want := graphs(l2, arm.Digest), graphs(l0, arm.Digest); !slices.Equal(got, want) {
 		t.Errorf("one instance copied: %q, want %q", got, want)
+	}
+}
+
+// startAuthRegistry is a distribution registry that takes only user:secret
+// (htpasswd, basic auth).
+func startAuthRegistry(t *testing.T) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
+	ioMust(t, err, "hashing the password")
+	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
+	fixture.WriteFile(t, htpasswd, []byte("user:"+string(hash)+"\n"))
+	config := &configuration.Configuration{Storage: configuration.Storage{
+		"inmemory":    configuration.Parameters{},
+		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+	}}
+	config.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "test", "path": htpasswd}}
+	config.Log.Level = "error"
+	config.Log.AccessLog.Disabled = true
+	config.HTTP.Secret = "ocilayout-referrers"
+	srv := httptest.NewServer(handlers.NewApp(context.Background(), config))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestReferrersRegistryCredentials: the referrers travel with the
+// credentials the image was copied with: --dest-creds to push, an auth
+// file (--src-authfile) to pull back.
+func TestReferrersRegistryCredentials(t *testing.T) {
+	reg := startAuthRegistry(t)
+	l0 := filepath.Join(t.TempDir(), "l0")
+	ioWriteImage(t, l0, "app", "amd64", []ioLayer{{files: map[string]string{"etc/os-release": "ID=auth\n"}}})
+	sbom := refAttachCLI(t, "oci-layout:"+l0+":app", "application/spdx+json", `{"spdxVersion":"SPDX-2.3"}`)
+	refAttachCLI(t, "oci-layout:"+l0+":@"+sbom.String(), "application/vnd.example.signature", `{"sig":1}`)
+	want := refLayoutGraph(t, "oci-layout:"+l0+":app")
+
+	_, stderr, err := runCLI(t, "copy", "--quiet", "--insecure-policy", "--referrers", "--dest-tls-verify=false", "oci-layout:"+l0+":app", "docker://"+reg+"/app:v1")
+	if err == nil {
+		t.Fatalf("copy to the registry without credentials succeeded: %s", stderr)
+	}
+	ioCopyCLI(t, "oci-layout:"+l0+":app", "docker://"+reg+"/app:v1", "--referrers", "--dest-tls-verify=false", "--dest-creds", "user:secret")
+
+	authFile := filepath.Join(t.TempDir(), "auth.json")
+	fixture.WriteFile(t, authFile, []byte(`{"auths":{"`+reg+`":{"auth":"`+base64.StdEncoding.EncodeToString([]byte("user:secret"))+`"}}}`))
+	l1 := filepath.Join(t.TempDir(), "l1")
+	ioCopyCLI(t, "docker://"+reg+"/app:v1", "oci-layout:"+l1+":app", "--referrers", "--src-tls-verify=false", "--src-authfile", authFile)
+	if got := refLayoutGraph(t, "oci-layout:"+l1+":app"); !slices.Equal(got, want) {
+		t.Errorf("through the registry with credentials:\n%q\nwant\n%q", got, want)
 	}
 }
