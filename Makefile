@@ -56,7 +56,9 @@ referrers-tools:
 	@for tp in $(REFERRERS_GO_TOOLS); do \
 	  [ -x "$(BIN)/$${tp%%=*}" ] && continue; \
 	  echo "tools: installing $${tp#*=} into $(BIN)"; \
-	  GOBIN=$(BIN) $(GO) install $${tp#*=} || exit 1; \
+	  GOBIN=$(BIN) $(GO) install $${tp#*=} && continue; \
+	  echo "tools: cannot install $${tp#*=}; its tests will skip" >&2; \
+	  [ "$$CI" != true ] || exit 1; \
 	done
 
 # interop: only the TestInterop* tests (make test runs them too).
