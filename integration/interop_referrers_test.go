@@ -107,7 +107,8 @@ func TestInteropReferrersOras(t *testing.T) {
 // registry with a key (no transparency log); copy --referrers takes the
 // signature (cosign's sha256-HEX.sig tag) into a layout and out to a
 // second registry, where cosign verify passes with that key and fails
-// with another.
+// with another; an attestation (cosign attest, the .att tag) the same
+// way with cosign verify-attestation.
 func TestInteropReferrersCosign(t *testing.T) {
 	cosign := refTool(t, "cosign")
 	a, b := startCountingRegistry(t).host, startCountingRegistry(t).host
@@ -122,12 +123,15 @@ func TestInteropReferrersCosign(t *testing.T) {
 	reg := []string{"--allow-insecure-registry", "--allow-http-registry"}
 	sign := append([]string{"sign", "--key", filepath.Join(keys, "cosign.key"), "--tlog-upload=false", "--yes"}, reg...)
 	refMustRun(t, keys, env, cosign, append(sign, a+"/org/app@"+img.Digest.String())...)
+	fixture.WriteFile(t, filepath.Join(keys, "predicate.json"), []byte(`{"spdxVersion":"SPDX-2.3","name":"app"}`))
+	attest := append([]string{"attest", "--key", filepath.Join(keys, "cosign.key"), "--tlog-upload=false", "--yes", "--type", "spdxjson", "--predicate", "predicate.json"}, reg...)
+	refMustRun(t, keys, env, cosign, append(attest, a+"/org/app@"+img.Digest.String())...)
 
 	l1 := filepath.Join(t.TempDir(), "l1")
 	ioCopyCLI(t, "docker://"+a+"/org/app:v1", "oci-layout:"+l1+":app", "--referrers", "--src-tls-verify=false")
 	graph := refLayoutGraph(t, "oci-layout:"+l1+":app")
-	if !slices.Contains(graph, "tag:sha256-"+img.Digest.Encoded()+".sig") {
-		t.Fatalf("the layout's referrers are %q, want cosign's signature tag", graph)
+	if !slices.Contains(graph, "tag:sha256-"+img.Digest.Encoded()+".sig") || !slices.Contains(graph, "tag:sha256-"+img.Digest.Encoded()+".att") {
+		t.Fatalf("the layout's referrers are %q, want cosign's signature and attestation tags", graph)
 	}
 	ioVerifyCLI(t, l1)
 	ioCopyCLI(t, "oci-layout:"+l1+":app", "docker://"+b+"/mirror/app:v1", "--referrers", "--dest-tls-verify=false")
@@ -141,6 +145,10 @@ func TestInteropReferrersCosign(t *testing.T) {
 	}
 	if out, err := verify(filepath.Join(other, "cosign.pub")); err == nil {
 		t.Errorf("cosign verify with another key passed:\n%s", out)
+	}
+	va := append([]string{"verify-attestation", "--key", filepath.Join(keys, "cosign.pub"), "--insecure-ignore-tlog", "--type", "spdxjson"}, reg...)
+	if out, err := refRun(t, keys, env, cosign, append(va, b+"/mirror/app@"+img.Digest.String())...); err != nil {
+		t.Errorf("cosign verify-attestation in the second registry: %v\n%s", err, out)
 	}
 
 	// With use-sigstore-attachments, containers/image reads cosign's

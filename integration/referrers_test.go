@@ -137,7 +137,7 @@ func refRegistryGraph(t *testing.T, host, repo string, subject digest.Digest) []
 
 // TestReferrersRegistryRoundTrip: an image with an SBOM, an attestation, a
 // signature on the SBOM and a cosign signature goes layout → registry →
-// layout → layout → registry, against a registry with the referrers API
+// layout → layout → registry (and registry → registry), against a registry with the referrers API
 // (go-containerregistry) and one without (distribution: fallback tags),
 // and arrives whole, digest for digest.
 func TestReferrersRegistryRoundTrip(t *testing.T) {
@@ -181,6 +181,12 @@ func TestReferrersRegistryRoundTrip(t *testing.T) {
 			}
 			if got := refRegistryGraph(t, b, "mirror/app", img.Digest); !slices.Equal(got, want) {
 				t.Errorf("registry B holds\n%q\nwant\n%q", got, want)
+			}
+			// Registry to registry directly.
+			c := kind.start(t)
+			ioCopyCLI(t, "docker://"+a+"/org/app:v1", "docker://"+c+"/direct/app:v1", "--referrers", "--src-tls-verify=false", tls)
+			if got := refRegistryGraph(t, c, "direct/app", img.Digest); !slices.Equal(got, want) {
+				t.Errorf("registry C (copied from A directly) holds\n%q\nwant\n%q", got, want)
 			}
 			// Copying again adds nothing.
 			ioCopyCLI(t, "docker://"+a+"/org/app:v1", "oci-layout:"+l1+":app", "--referrers", "--src-tls-verify=false")

@@ -78,6 +78,11 @@ func registryRepository(ctx context.Context, ref reference.Named, sys *types.Sys
 		Cache:      auth.NewCache(),
 		Credential: auth.StaticCredential(host, cred),
 	}
+	// Without the referrers API, oras-go replaces the subject's fallback
+	// tag index on each push and deletes the old one; registries often
+	// refuse deletes (distribution by default: 405), which would fail the
+	// copy. The old index is left untagged instead.
+	repo.SkipReferrersGC = true
 	if insecure {
 		// As containers/image does for an insecure registry: HTTPS
 		// without verification if it answers, else plain HTTP.
