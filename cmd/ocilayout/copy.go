@@ -43,6 +43,8 @@ type copyOptions struct {
 	retryTimes       int
 	retryDelay       time.Duration
 	trustLinks       bool
+	referrers        bool   // copy_referrers.go
+	registriesD      string // copy_sigstore.go
 }
 
 func newCopyCommand(global *globalOptions) *cobra.Command {
@@ -79,6 +81,8 @@ plain lines otherwise); --quiet turns it off.`,
 	fs.StringVar(&opts.digestFile, "digestfile", "", "write the digest of the copied manifest to `FILE`")
 	fs.IntVar(&opts.retryTimes, "retry-times", 0, "retry a failed copy up to `N` times")
 	fs.DurationVar(&opts.retryDelay, "retry-delay", 0, "`DELAY` between retries (default: exponential, from 1s)")
+	fs.BoolVar(&opts.referrers, "referrers", false, "copy the image's referrers too (SBOMs, attestations, signatures, recursively; cosign tags), between oci-layout: and docker://")
+	fs.StringVar(&opts.registriesD, "registries.d", "", "use registry configuration files in `DIR` (e.g. for use-sigstore-attachments), as skopeo's global flag")
 	fs.BoolVar(&opts.trustLinks, "trust-linked-blobs", false, "link blobs from other oci-layout layouts on this file system without hashing them (only when every such layout is trusted)")
 	return cmd
 }
@@ -104,6 +108,7 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	if copyOpts.DestinationCtx, err = opts.dest.systemContext(fs, &opts.platform); err != nil {
 		return err
 	}
+	copyOpts.SourceCtx.RegistriesDirPath, copyOpts.DestinationCtx.RegistriesDirPath = opts.registriesD, opts.registriesD
 	if err := opts.applyCompression(copyOpts.DestinationCtx, copyOpts); err != nil {
 		return err
 	}
@@ -123,6 +128,11 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 
+	if opts.referrers {
+		if err := checkReferrersTransports(srcRef, destRef); err != nil {
+			return err
+		}
+	}
 	srcRef, destRef = tuneForCopy(srcRef, destRef, opts.trustLinks)
 	skipBlobInfoCache(destRef, copyOpts.DestinationCtx)
 
@@ -135,7 +145,7 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	var manifestBytes []byte
 	err = retry(ctx, opts.retryTimes, opts.retryDelay, copyOpts.ReportWriter, func() error {
 		var err error
-		manifestBytes, err = copy.Image(ctx, policyCtx, destRef, srcRef, copyOpts)
+		manifestBytes, err = copyImage(ctx, policyCtx, destRef, srcRef, copyOpts, copyOpts.ReportWriter)
 		return err
 	})
 	if err != nil {
@@ -144,6 +154,15 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	if resolved != nil {
 		if err := resolved.Record(); err != nil {
 			fmt.Fprintf(os.Stderr, "Warning: %v\n", err) // the image is copied; as podman, only warn
+		}
+	}
+	if opts.referrers {
+		d, err := manifest.Digest(manifestBytes)
+		if err != nil {
+			return fmt.Errorf("computing manifest digest: %w", err)
+		}
+		if err := copyReferrers(ctx, srcRef, destRef, copyOpts.SourceCtx, copyOpts.DestinationCtx, d, copyOpts.ReportWriter); err != nil {
+			return fmt.Errorf("copying %s to %s: %w", args[0], args[1], err)
 		}
 	}
 	if opts.digestFile != "" {

@@ -85,6 +85,8 @@ Image references are TRANSPORT:DETAILS, for example
 		newSignCommand(&global),
 		newCommitCommand(&global),
 		newServeCommand(&global),
+		newReferrersCommand(&global),
+		newAttachCommand(&global),
 	)
 	return root
 }

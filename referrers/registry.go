@@ -1,0 +1,141 @@
+package referrers
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/distribution/reference"
+	"go.podman.io/image/v5/pkg/docker/config"
+	"go.podman.io/image/v5/pkg/sysregistriesv2"
+	"go.podman.io/image/v5/pkg/tlsclientconfig"
+	"go.podman.io/image/v5/types"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/retry"
+)
+
+// registryRepository is the oras-go client of repository ref, set up from
+// the same SystemContext the user gave containers/image for the image
+// (credentials from --creds or the auth files and credential helpers,
+// certificates from --cert-dir or certs.d, --tls-verify=false or an
+// insecure registries.conf entry), so that the referrers travel where the
+// image did.
+func registryRepository(ctx context.Context, ref reference.Named, sys *types.SystemContext) (*remote.Repository, error) {
+	if sys == nil {
+		sys = &types.SystemContext{}
+	}
+	domain := reference.Domain(ref)
+	host := domain
+	if host == "docker.io" {
+		host = "registry-1.docker.io" // what the docker transport talks to
+	}
+	insecure := sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue
+	reg, err := sysregistriesv2.FindRegistry(sys, ref.Name())
+	if err != nil {
+		return nil, fmt.Errorf("reading registries.conf for %s: %w", ref.Name(), err)
+	}
+	if reg != nil {
+		if reg.Blocked {
+			return nil, fmt.Errorf("registry %s is blocked in registries.conf", domain)
+		}
+		if sys.DockerInsecureSkipTLSVerify == types.OptionalBoolUndefined {
+			insecure = reg.Insecure
+		}
+	}
+
+	tlsc := &tls.Config{InsecureSkipVerify: insecure} // #nosec G402 -- the user asked for it
+	if dir := certDir(sys, host); dir != "" {
+		if err := tlsclientconfig.SetupCertificates(dir, tlsc); err != nil {
+			return nil, fmt.Errorf("loading certificates for %s from %s: %w", host, dir, err)
+		}
+	}
+	tr := tlsclientconfig.NewTransport()
+	tr.TLSClientConfig = tlsc
+
+	// --creds (or --no-creds, an empty config) wins; else the auth files
+	// and credential helpers, as the docker transport reads them.
+	var cred auth.Credential
+	if sys.DockerAuthConfig != nil {
+		cred = credential(*sys.DockerAuthConfig)
+	} else {
+		c, err := config.GetCredentials(sys, domain)
+		if err != nil {
+			return nil, fmt.Errorf("reading credentials for %s: %w", domain, err)
+		}
+		cred = credential(c)
+	}
+
+	repo, err := remote.NewRepository(host + "/" + reference.Path(ref))
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: %w", ref.Name(), err)
+	}
+	repo.Client = &auth.Client{
+		Client:     &http.Client{Transport: retry.NewTransport(tr)},
+		Cache:      auth.NewCache(),
+		Credential: auth.StaticCredential(host, cred),
+	}
+	// Without the referrers API, oras-go replaces the subject's fallback
+	// tag index on each push and deletes the old one; registries often
+	// refuse deletes (distribution by default: 405), which would fail the
+	// copy. The old index is left untagged instead.
+	repo.SkipReferrersGC = true
+	if insecure {
+		// As containers/image does for an insecure registry: HTTPS
+		// without verification if it answers, else plain HTTP.
+		repo.PlainHTTP = !speaksHTTPS(ctx, tr, host)
+	}
+	return repo, nil
+}
+
+func credential(c types.DockerAuthConfig) auth.Credential {
+	return auth.Credential{Username: c.Username, Password: c.Password, RefreshToken: c.IdentityToken}
+}
+
+// speaksHTTPS probes https://host/v2/: any HTTP answer (401 included) means
+// the registry speaks TLS.
+func speaksHTTPS(ctx context.Context, tr *http.Transport, host string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+host+"/v2/", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return true
+}
+
+// certDir is where containers/image looks for host's certificates:
+// --cert-dir, the per-host directory the SystemContext names, or the
+// first certs.d directory that has host.
+func certDir(sys *types.SystemContext, host string) string {
+	if sys.DockerCertPath != "" {
+		return sys.DockerCertPath
+	}
+	if sys.DockerPerHostCertDirPath != "" {
+		return filepath.Join(sys.DockerPerHostCertDirPath, host)
+	}
+	var bases []string
+	if home, err := os.UserHomeDir(); err == nil {
+		bases = append(bases, filepath.Join(home, ".config/containers/certs.d"))
+	}
+	for _, b := range []string{"/etc/containers/certs.d", "/etc/docker/certs.d"} {
+		bases = append(bases, filepath.Join(sys.RootForImplicitAbsolutePaths, b))
+	}
+	for _, b := range bases {
+		if d := filepath.Join(b, host); isDir(d) {
+			return d
+		}
+	}
+	return ""
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
