@@ -83,6 +83,7 @@ Image references are TRANSPORT:DETAILS, for example
 		newGCCommand(&global),
 		newVerifyCommand(&global),
 		newSignCommand(&global),
+		newSyncCommand(&global),
 	)
 	return root
 }

@@ -1,0 +1,97 @@
+package mirror
+
+// Every direct call into the layout engine and the oci-layout transport is
+// in this file, so that an engine redesign (renamed List/Delete/ByName, an
+// index transaction for many tags) is adapted here and nowhere else.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/ocilayout/ocilayout/destination"
+	"github.com/ocilayout/ocilayout/layout"
+	"github.com/ocilayout/ocilayout/reference"
+	"github.com/ocilayout/ocilayout/source"
+	"github.com/opencontainers/go-digest"
+	"go.podman.io/image/v5/types"
+)
+
+// layoutEntry is a named image entry of a layout.
+type layoutEntry struct {
+	name   string
+	digest digest.Digest
+}
+
+// layoutNames reads the named image entries of the layout at dir, once per
+// sync: this is what makes an unchanged tag cost no request at all on the
+// layout side. Referrer entries (signatures and their fallback tags) are
+// left out: they travel with their subject, never as images of their own.
+// A missing layout holds nothing (the first sync creates it).
+func layoutNames(ctx context.Context, dir string) ([]layoutEntry, error) {
+	l, err := layout.Open(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer l.Close()
+	entries, err := l.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]layoutEntry, 0, len(entries))
+	for _, e := range entries {
+		if e.Name == "" || e.Annotations[layout.AnnotationSubject] != "" {
+			continue
+		}
+		out = append(out, layoutEntry{name: e.Name, digest: e.Digest})
+	}
+	return out, nil
+}
+
+// deleteName removes the entry name from the layout at dir through the
+// engine's delete (index first, under the lock; then the blobs that
+// nothing else reaches).
+func deleteName(ctx context.Context, dir, name string) error {
+	sel, err := layout.ByName(name)
+	if err != nil {
+		return fmt.Errorf("pruning %s from %s: %w", name, dir, err)
+	}
+	if _, err := layout.Delete(ctx, dir, sel); err != nil {
+		return fmt.Errorf("pruning %s from %s: %w", name, dir, err)
+	}
+	return nil
+}
+
+// validName reports whether name can be an entry name of a layout.
+func validName(name string) error { return layout.ValidateName(name) }
+
+// layoutSourceRef is the oci-layout: reference of entry name in dir, tuned
+// for copy.Image as "ocilayout copy" does: copy.Image hashes every blob it
+// streams, so the source does not hash them a second time.
+func layoutSourceRef(dir, name string) (types.ImageReference, error) {
+	ref, err := reference.NewReference(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	return source.WithoutBlobHashing(ref), nil
+}
+
+// layoutDestRef is the oci-layout: reference that tags name in dir. Each
+// copy.Image through it commits its one tag under the engine's index lock,
+// which is what makes Parallel copies into one layout safe.
+//
+// Seam for batch commits: when the engine offers one index transaction for
+// many tags, this is where a destination that defers its index change to
+// the batch would be returned, and run.go's worker pool would commit the
+// batch every few hundred images.
+func layoutDestRef(dir, name string) (types.ImageReference, error) {
+	ref, err := reference.NewReference(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	return destination.WithoutBlobHashing(ref), nil
+}

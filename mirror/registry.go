@@ -1,0 +1,55 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+	"go.podman.io/image/v5/docker"
+	dockerref "go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/types"
+)
+
+// The registry side of a sync: the only requests it makes outside
+// copy.Image are one tag list per repository and one manifest HEAD per
+// image it has to compare.
+
+// parseRepository reads a source repository, REG/REPO[:TAG|@DIGEST].
+func parseRepository(s string) (dockerref.Named, error) {
+	ref, err := dockerref.ParseNormalizedNamed(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid repository %q: %w", s, err)
+	}
+	return ref, nil
+}
+
+// listTags lists the tags of repo, one request (or one per page).
+func listTags(ctx context.Context, sys *types.SystemContext, repo dockerref.Named) ([]string, error) {
+	// NewReference refuses a name without tag; GetRepositoryTags ignores it.
+	ref, err := docker.NewReference(dockerref.TagNameOnly(repo))
+	if err != nil {
+		return nil, err
+	}
+	tags, err := docker.GetRepositoryTags(ctx, sys, ref)
+	if err != nil {
+		return nil, fmt.Errorf("listing the tags of %s: %w", repo.Name(), err)
+	}
+	return tags, nil
+}
+
+// withTagOrDigest is repo:tag, or repo@digest when s parses as a digest
+// (skopeo sync YAML's images lists both).
+func withTagOrDigest(repo dockerref.Named, s string) (dockerref.Named, error) {
+	if d, err := digest.Parse(s); err == nil {
+		return dockerref.WithDigest(repo, d)
+	}
+	return dockerref.WithTag(repo, s)
+}
+
+// headDigest is the digest of the manifest ref names, from one HEAD
+// request: the manifest itself is not read. (containers/image opens a new
+// client per call, which adds a GET /v2/ ping, never a manifest or blob
+// request.)
+func headDigest(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (digest.Digest, error) {
+	return docker.GetDigest(ctx, sys, ref)
+}
