@@ -95,3 +95,19 @@ func layoutDestRef(dir, name string) (types.ImageReference, error) {
 	}
 	return destination.WithoutBlobHashing(ref), nil
 }
+
+// collect reclaims the blobs no entry of the layout at dir reaches any
+// more (the layers of tags the sync moved) with the engine's GC, which is
+// safe beside other writers. It returns how many blobs and bytes it freed.
+func collect(ctx context.Context, dir string) (int, int64, error) {
+	l, err := layout.Open(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer l.Close()
+	res, err := l.GC(ctx, layout.GCOptions{})
+	if err != nil {
+		return 0, 0, fmt.Errorf("reclaiming the blobs of moved tags in %s: %w", dir, err)
+	}
+	return len(res.Blobs), res.Bytes(), nil
+}

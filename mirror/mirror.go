@@ -91,6 +91,12 @@ type Options struct {
 	// repository whose tag the source no longer has (only tags the source's
 	// Filter accepts: a narrower filter never prunes what it does not see).
 	Prune bool
+	// KeepUnreferenced leaves in a destination layout the blobs that only
+	// the old images of moved tags used. By default a sync that moved a
+	// tag ends with the engine's GC (safe beside other writers), so that a
+	// mirror does not grow by every replaced image; a sync that moved
+	// nothing does not collect.
+	KeepUnreferenced bool
 	// Log, when set, receives one line per image as it is done ("copied
 	// NAME DIGEST", "unchanged NAME DIGEST", ...) and the retry notices.
 	Log io.Writer

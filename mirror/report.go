@@ -50,6 +50,15 @@ type Report struct {
 	DryRun bool     `json:"dryRun"`
 	Images []Result `json:"images"`
 	Totals Totals   `json:"totals"`
+	// Reclaimed is what the GC after moved tags freed; nil when none ran
+	// (see Options.KeepUnreferenced).
+	Reclaimed *Reclaimed `json:"reclaimed,omitempty"`
+}
+
+// Reclaimed counts the blobs and bytes a sync's GC removed.
+type Reclaimed struct {
+	Blobs int   `json:"blobs"`
+	Bytes int64 `json:"bytes"`
 }
 
 func newReport(dryRun bool, results []Result) *Report {

@@ -42,6 +42,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		results = append(results, p.prune(ctx)...)
 	}
 	r := newReport(opts.DryRun, results)
+	if err := p.collect(ctx, r); err != nil {
+		return r, err
+	}
 	return r, r.failures()
 }
 
@@ -198,4 +201,28 @@ func (p *plan) prune(ctx context.Context) []Result {
 		out = append(out, res)
 	}
 	return out
+}
+
+// collect runs the engine's GC on a destination layout when a tag moved
+// (a copy over a name that held another digest), recording what it freed.
+func (p *plan) collect(ctx context.Context, r *Report) error {
+	if p.opts.Destination.Layout == "" || p.opts.DryRun || p.opts.KeepUnreferenced {
+		return nil
+	}
+	moved := false
+	for _, it := range p.items {
+		moved = moved || it.result.Action == ActionCopied && it.held != "" && it.held != it.result.Digest
+	}
+	if !moved {
+		return nil
+	}
+	blobs, bytes, err := collect(ctx, p.opts.Destination.Layout)
+	if err != nil {
+		return err
+	}
+	r.Reclaimed = &Reclaimed{Blobs: blobs, Bytes: bytes}
+	if p.opts.Log != nil {
+		fmt.Fprintf(p.opts.Log, "reclaimed %d blobs, %d bytes of replaced images\n", blobs, bytes)
+	}
+	return nil
 }

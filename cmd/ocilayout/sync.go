@@ -35,6 +35,7 @@ type syncOptions struct {
 	retryTimes                  int
 	retryDelay                  time.Duration
 	keepGoing, dryRun, prune    bool
+	keepUnreferenced            bool
 	parallel                    int
 	json, quiet                 bool
 	digestFile                  string
@@ -81,6 +82,7 @@ REG/PREFIX/REPO:TAG (--scoped: REG/PREFIX/REG0/REPO:TAG).`,
 	fs.BoolVar(&opts.keepGoing, "keep-going", false, "do not stop at the first failed image: sync the rest, then fail naming each failed one")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "check what exists (tag lists, manifest HEADs) and copy or delete nothing")
 	fs.BoolVar(&opts.prune, "prune", false, "delete from the destination layout the tags a synced repository no longer has")
+	fs.BoolVar(&opts.keepUnreferenced, "keep-unreferenced", false, "do not reclaim the blobs of images whose tag moved (by default a sync that moved a tag ends with a gc)")
 	fs.IntVar(&opts.parallel, "parallel", 1, "check and copy `N` images at once")
 	fs.BoolVar(&opts.json, "json", false, "print the report as JSON (per image: source, destination, digest, action, error; totals)")
 	fs.BoolVarP(&opts.quiet, "quiet", "q", false, "print nothing but errors (and --json)")
@@ -110,6 +112,8 @@ func (opts *syncOptions) run(cmd *cobra.Command, args []string) error {
 		KeepGoing:  opts.keepGoing,
 		DryRun:     opts.dryRun,
 		Prune:      opts.prune,
+
+		KeepUnreferenced: opts.keepUnreferenced,
 	}
 	if opts.all {
 		mo.Copy.ImageListSelection = copy.CopyAllImages
