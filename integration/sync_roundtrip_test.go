@@ -70,6 +70,22 @@ func TestSyncLayoutRegistryLayout(t *testing.T) {
 		t.Errorf("layout → layout again: %+v, want 3 unchanged", rep.Totals)
 	}
 	ioVerifyCLI(t, direct)
+
+	// Without --all the layout holds the instance for this platform, not
+	// the index: a re-sync still finds it unchanged, with one manifest GET
+	// (the index, to see which instance it names now) and no blob.
+	system := filepath.Join(tmp, "system")
+	multiRepo := "docker://" + reg.host + "/mirror/ns/multi"
+	if rep := mustSync(t, multiRepo, system); rep.Totals.Copied != 1 || rep.Images[0].Digest == multi {
+		t.Fatalf("sync without --all: %+v, want the one platform's image copied", rep.Images)
+	}
+	reg.reset()
+	if rep := mustSync(t, multiRepo, system); rep.Totals.Unchanged != 1 {
+		t.Errorf("re-sync without --all: %+v, want unchanged", rep.Images)
+	}
+	if counts, gets := reg.snapshot(); len(gets) != 0 || counts["manifest GET"] != 1 || counts["manifest HEAD"] != 1 {
+		t.Errorf("re-sync without --all made requests %v, want one manifest HEAD and one GET", counts)
+	}
 }
 
 func sameDigests(got, want map[string]digest.Digest) bool {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker"
 	dockerref "go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/transports"
@@ -241,6 +242,15 @@ func (p *plan) check(ctx context.Context, it *item) {
 	}
 	if it.srcDigest == it.held {
 		it.result.Action, it.result.Digest = ActionUnchanged, it.held
+		return
+	}
+	if it.held != "" && p.opts.Copy.ImageListSelection == copy.CopySystemImage {
+		// Without --all a list is copied as its one instance for this
+		// platform, so the destination holds the instance's digest: one
+		// manifest GET tells whether that is still the one upstream.
+		if d, isList, err := listInstance(ctx, it.srcSys, it.src); err == nil && isList && d == it.held {
+			it.result.Action, it.result.Digest = ActionUnchanged, it.held
+		}
 	}
 }
 

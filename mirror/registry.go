@@ -7,6 +7,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	"go.podman.io/image/v5/docker"
 	dockerref "go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/types"
 )
 
@@ -52,4 +53,30 @@ func withTagOrDigest(repo dockerref.Named, s string) (dockerref.Named, error) {
 // request.)
 func headDigest(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (digest.Digest, error) {
 	return docker.GetDigest(ctx, sys, ref)
+}
+
+// listInstance reads the manifest ref names (one manifest GET for a
+// registry, nothing remote for a layout) and, when it is a list or index,
+// returns the digest of the instance copy.Image picks for sys's platform
+// without --all: that instance, not the list, is what a destination holds
+// after such a copy. isList is false for a single image.
+func listInstance(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (d digest.Digest, isList bool, err error) {
+	src, err := ref.NewImageSource(ctx, sys)
+	if err != nil {
+		return "", false, err
+	}
+	defer src.Close()
+	raw, mt, err := src.GetManifest(ctx, nil)
+	if err != nil {
+		return "", false, err
+	}
+	if !manifest.MIMETypeIsMultiImage(mt) {
+		return "", false, nil
+	}
+	list, err := manifest.ListFromBlob(raw, mt)
+	if err != nil {
+		return "", true, err
+	}
+	d, err = list.ChooseInstance(sys)
+	return d, true, err
 }

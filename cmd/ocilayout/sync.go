@@ -25,7 +25,8 @@ type syncOptions struct {
 	policy policyOptions
 
 	srcTransport, destTransport string
-	tags, immutableTags         string
+	tags, excludeTags           string
+	immutableTags               string
 	scoped                      bool
 	naming                      string
 	appendSuffix                string
@@ -70,6 +71,7 @@ REG/PREFIX/REPO:TAG (--scoped: REG/PREFIX/REG0/REPO:TAG).`,
 	fs.StringVarP(&opts.srcTransport, "src", "s", "", "SOURCE `TRANSPORT` when SOURCE has no prefix: docker, oci-layout or yaml")
 	fs.StringVarP(&opts.destTransport, "dest", "d", "", "DESTINATION `TRANSPORT` when DESTINATION has no prefix: docker or oci-layout")
 	fs.StringVar(&opts.tags, "tags", "", "sync only the tags (names, from a layout) this `REGEXP` matches (unanchored)")
+	fs.StringVar(&opts.excludeTags, "exclude-tags", "", "skip the tags this `REGEXP` matches, e.g. cosign's '\\.(sig|att|sbom)$' (Go regexps have no negative lookahead for --tags)")
 	fs.StringVar(&opts.immutableTags, "immutable-tags", "", "tags this `REGEXP` matches never change: when held, not even checked upstream")
 	fs.BoolVar(&opts.scoped, "scoped", false, "keep the whole source name: same as --naming full")
 	fs.StringVar(&opts.naming, "naming", "", "destination names keep the `PART` full (REG/REPO:TAG), repo (REPO:TAG) or base (BASE:TAG) (default: full into a layout, repo into a registry)")
@@ -124,13 +126,9 @@ func (opts *syncOptions) run(cmd *cobra.Command, args []string) error {
 	if mo.Naming, err = opts.namingFlag(); err != nil {
 		return err
 	}
-	var filter func(string) bool
-	if opts.tags != "" {
-		re, err := regexp.Compile(opts.tags)
-		if err != nil {
-			return usagef("invalid --tags: %w", err)
-		}
-		filter = re.MatchString
+	filter, err := opts.tagFilter()
+	if err != nil {
+		return err
 	}
 	if opts.immutableTags != "" {
 		if mo.ImmutableTags, err = regexp.Compile(opts.immutableTags); err != nil {
@@ -178,6 +176,28 @@ func (opts *syncOptions) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 	return err
+}
+
+// tagFilter combines --tags and --exclude-tags; nil when neither is given.
+func (opts *syncOptions) tagFilter() (func(string) bool, error) {
+	if opts.tags == "" && opts.excludeTags == "" {
+		return nil, nil
+	}
+	include, exclude := regexp.MustCompile(""), (*regexp.Regexp)(nil)
+	var err error
+	if opts.tags != "" {
+		if include, err = regexp.Compile(opts.tags); err != nil {
+			return nil, usagef("invalid --tags: %w", err)
+		}
+	}
+	if opts.excludeTags != "" {
+		if exclude, err = regexp.Compile(opts.excludeTags); err != nil {
+			return nil, usagef("invalid --exclude-tags: %w", err)
+		}
+	}
+	return func(tag string) bool {
+		return include.MatchString(tag) && (exclude == nil || !exclude.MatchString(tag))
+	}, nil
 }
 
 func (opts *syncOptions) namingFlag() (mirror.Naming, error) {

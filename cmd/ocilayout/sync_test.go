@@ -59,3 +59,22 @@ func TestSyncNamingFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestSyncTagFilter(t *testing.T) {
+	o := &syncOptions{tags: `^v?[0-9]`, excludeTags: `\.(sig|att)$`}
+	f, err := o.tagFilter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tag, want := range map[string]bool{"1.0": true, "v2": true, "latest": false, "1.0.sig": false, "sha256-ab.att": false} {
+		if f(tag) != want {
+			t.Errorf("filter(%q) = %v, want %v", tag, !want, want)
+		}
+	}
+	if f, _ := (&syncOptions{}).tagFilter(); f != nil {
+		t.Errorf("no --tags nor --exclude-tags must mean no filter")
+	}
+	if _, err := (&syncOptions{excludeTags: "("}).tagFilter(); err == nil {
+		t.Errorf("an invalid --exclude-tags was accepted")
+	}
+}
