@@ -8,6 +8,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.podman.io/image/v5/copy"
+	"go.podman.io/image/v5/manifest"
 )
 
 // TestSyncLayoutRegistryLayout syncs a layout (a fully qualified name, a
@@ -143,5 +145,32 @@ func TestSyncYAML(t *testing.T) {
 			t.Errorf("YAML sync holds %v, want %v", names, want)
 			break
 		}
+	}
+}
+
+// TestSyncDockerSchema2 pins down the known cost of a Docker schema2
+// source: the layout stores it converted to OCI, under another digest, so
+// a re-sync cannot see it is unchanged and copies it again, but fetches
+// none of its layers (they are in the layout already).
+func TestSyncDockerSchema2(t *testing.T) {
+	reg := startSyncRegistry(t)
+	scratch := filepath.Join(t.TempDir(), "scratch")
+	ioWriteImage(t, scratch, "v1", "amd64", []ioLayer{{files: map[string]string{"a": "schema2"}}, {files: map[string]string{"b": "two"}}})
+	ioCopy(t, "oci-layout:"+scratch+":v1", "docker://"+reg.host+"/ns/s2:v1", &copy.Options{ForceManifestMIMEType: manifest.DockerV2Schema2MediaType})
+	dest := filepath.Join(t.TempDir(), "mirror")
+	src := "docker://" + reg.host + "/ns/s2"
+	first := mustSync(t, src, dest)
+	if first.Totals.Copied != 1 || first.Images[0].Digest == ioRemoteDigest(t, src+":v1") {
+		t.Fatalf("first sync %+v: want one image copied, converted to OCI", first.Images)
+	}
+	reg.reset()
+	again := mustSync(t, src, dest)
+	counts, gets := reg.snapshot()
+	t.Logf("re-sync of a schema2 image: %v, requests %v, blobs %v", again.Images, counts, gets)
+	if again.Images[0].Digest != first.Images[0].Digest {
+		t.Errorf("re-sync wrote %s, the first sync %s: the conversion is not deterministic", again.Images[0].Digest, first.Images[0].Digest)
+	}
+	if counts["blob GET"] > 1 || counts["manifest HEAD"] != 1 {
+		t.Errorf("re-sync of an unchanged schema2 image made %v, want one HEAD and at most one blob (its config)", counts)
 	}
 }
