@@ -15,6 +15,7 @@ import (
 	"github.com/ocilayout/ocilayout/reference"
 	"github.com/ocilayout/ocilayout/source"
 	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/types"
 )
 
@@ -110,4 +111,39 @@ func collect(ctx context.Context, dir string) (int, int64, error) {
 		return 0, 0, fmt.Errorf("reclaiming the blobs of moved tags in %s: %w", dir, err)
 	}
 	return len(res.Blobs), res.Bytes(), nil
+}
+
+// errNotHeld is tagExisting's answer when no entry holds the digest (any
+// more): the caller copies instead.
+var errNotHeld = errors.New("no entry of the layout holds this digest")
+
+// tagExisting names, in the layout at dir, the manifest d that another
+// entry already holds, with no copy at all: one index transaction that
+// finds the entry holding d and adds name with the same descriptor
+// (media type, size, platform). The lookup and the write are one locked
+// read-modify-write, and the write lease keeps GC out meanwhile, so the
+// new name never points at blobs being reclaimed. wantIndex false refuses
+// an entry that is an index (a copy without --all would have stored one
+// platform's image, not the list).
+func tagExisting(ctx context.Context, dir string, d digest.Digest, name string, wantIndex bool) error {
+	l, err := layout.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	lease, err := l.AcquireWriteLease()
+	if err != nil {
+		return err
+	}
+	defer lease.Release()
+	return l.UpdateIndex(ctx, func(idx *imgspecv1.Index) error {
+		for _, e := range idx.Manifests {
+			if e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" || (!wantIndex && layout.IsIndexMediaType(e.MediaType)) {
+				continue
+			}
+			desc := imgspecv1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size, Platform: e.Platform}
+			return layout.ApplyAddManifest(idx, desc, name)
+		}
+		return errNotHeld
+	})
 }

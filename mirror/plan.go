@@ -24,6 +24,8 @@ type item struct {
 	destName  string        // entry name in a layout, Docker reference in a registry
 	dest      types.ImageReference
 	held      digest.Digest // what the destination holds under destName; "" for nothing
+	sameAs    *item         // an earlier item of the same source digest, copied first
+	reused    *reusedSource // the source check opened, when it read the manifest
 	result    Result
 }
 
@@ -37,17 +39,20 @@ type repoScope struct {
 
 // plan is what the source has against what the destination holds.
 type plan struct {
-	opts   *Options
-	held   map[string]digest.Digest // destination layout's names, read once
-	items  []*item
-	scopes []repoScope
-	failed []Result // sources that could not be listed
+	opts *Options
+	held map[string]digest.Digest // destination layout's names, read once
+	// heldDigests are the digests of held, for naming an image the layout
+	// already has under another name instead of copying it.
+	heldDigests map[digest.Digest]bool
+	items       []*item
+	scopes      []repoScope
+	failed      []Result // sources that could not be listed
 }
 
 // newPlan lists the sources (one tag list per repository) and reads the
 // destination layout's names once.
 func newPlan(ctx context.Context, opts *Options) (*plan, error) {
-	p := &plan{opts: opts, held: map[string]digest.Digest{}}
+	p := &plan{opts: opts, held: map[string]digest.Digest{}, heldDigests: map[digest.Digest]bool{}}
 	if dir := opts.Destination.Layout; dir != "" {
 		entries, err := layoutNames(ctx, dir)
 		if err != nil {
@@ -55,6 +60,7 @@ func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 		}
 		for _, e := range entries {
 			p.held[e.name] = e.digest
+			p.heldDigests[e.digest] = true
 		}
 	}
 	for _, s := range opts.Sources {
@@ -248,9 +254,18 @@ func (p *plan) check(ctx context.Context, it *item) {
 		// Without --all a list is copied as its one instance for this
 		// platform, so the destination holds the instance's digest: one
 		// manifest GET tells whether that is still the one upstream.
-		if d, isList, err := listInstance(ctx, it.srcSys, it.src); err == nil && isList && d == it.held {
-			it.result.Action, it.result.Digest = ActionUnchanged, it.held
+		d, isList, src, err := listInstance(ctx, it.srcSys, it.src)
+		if err != nil {
+			return // the copy will say what is wrong
 		}
+		reused := &reusedSource{ImageReference: it.src, open: src}
+		if isList && d == it.held {
+			reused.close()
+			it.result.Action, it.result.Digest = ActionUnchanged, it.held
+			return
+		}
+		it.reused = reused
+		it.src = reused
 	}
 }
 

@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	"go.podman.io/image/v5/docker"
@@ -59,24 +60,58 @@ func headDigest(ctx context.Context, sys *types.SystemContext, ref types.ImageRe
 // registry, nothing remote for a layout) and, when it is a list or index,
 // returns the digest of the instance copy.Image picks for sys's platform
 // without --all: that instance, not the list, is what a destination holds
-// after such a copy. isList is false for a single image.
-func listInstance(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (d digest.Digest, isList bool, err error) {
-	src, err := ref.NewImageSource(ctx, sys)
+// after such a copy. isList is false for a single image. The source is
+// returned open, its manifest read: if the image is to be copied after
+// all, copy.Image reuses it (see reusedSource) instead of a second GET.
+func listInstance(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (d digest.Digest, isList bool, src types.ImageSource, err error) {
+	src, err = ref.NewImageSource(ctx, sys)
 	if err != nil {
-		return "", false, err
+		return "", false, nil, err
 	}
-	defer src.Close()
 	raw, mt, err := src.GetManifest(ctx, nil)
 	if err != nil {
-		return "", false, err
+		src.Close()
+		return "", false, nil, err
 	}
 	if !manifest.MIMETypeIsMultiImage(mt) {
-		return "", false, nil
+		return "", false, src, nil
 	}
 	list, err := manifest.ListFromBlob(raw, mt)
 	if err != nil {
-		return "", true, err
+		src.Close()
+		return "", true, nil, err
 	}
 	d, err = list.ChooseInstance(sys)
-	return d, true, err
+	return d, true, src, err
+}
+
+// reusedSource is a reference whose first NewImageSource returns an
+// already open source (whose manifest it has read), so that deciding
+// whether to copy and copying cost one manifest GET together; later calls
+// (retries) open a new source.
+type reusedSource struct {
+	types.ImageReference
+	mu   sync.Mutex
+	open types.ImageSource
+}
+
+func (r *reusedSource) NewImageSource(ctx context.Context, sys *types.SystemContext) (types.ImageSource, error) {
+	r.mu.Lock()
+	src := r.open
+	r.open = nil
+	r.mu.Unlock()
+	if src != nil {
+		return src, nil
+	}
+	return r.ImageReference.NewImageSource(ctx, sys)
+}
+
+// close closes the open source if copy.Image did not take it.
+func (r *reusedSource) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.open != nil {
+		r.open.Close()
+		r.open = nil
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,87 +58,151 @@ func hasFailure(results []Result) bool {
 	return false
 }
 
-// run checks and copies every item with Parallel workers. Without
-// KeepGoing the first failure stops the workers from starting more
-// images; those already running finish.
+// run decides about and copies every item in three passes, each with
+// Parallel workers: check all (the HEADs); copy one image per source
+// digest (or, into a layout that already holds that digest under another
+// name, just name it: no request at all); then name the other tags of a
+// digest copied in this run after the one copy. Without KeepGoing the
+// first failure stops the workers from starting more images; those
+// already running finish.
 func (p *plan) run(ctx context.Context) error {
 	workers := max(1, p.opts.Parallel)
-	var stop atomic.Bool
-	if !p.opts.KeepGoing && len(p.failed) > 0 {
-		stop.Store(true)
+	pcs := make(chan *signature.PolicyContext, workers)
+	defer func() {
+		close(pcs)
+		for pc := range pcs {
+			_ = pc.Destroy()
+		}
+	}()
+	for range workers {
+		// A PolicyContext evaluates one image at a time: one per worker.
+		pc, err := signature.NewPolicyContext(p.opts.Policy)
+		if err != nil {
+			return fmt.Errorf("loading trust policy: %w", err)
+		}
+		pcs <- pc
 	}
-	var logMu sync.Mutex
 	if p.opts.Progress != nil {
 		p.opts.Progress.Planned(len(p.items))
 	}
-	log := func(res Result) {
+	var logMu sync.Mutex
+	var stop atomic.Bool
+	stop.Store(!p.opts.KeepGoing && len(p.failed) > 0)
+	done := func(it *item) {
+		if it.result.Action == ActionFailed && !p.opts.KeepGoing {
+			stop.Store(true)
+		}
 		logMu.Lock()
 		defer logMu.Unlock()
 		if p.opts.Log != nil {
-			fmt.Fprintln(p.opts.Log, res.String())
+			fmt.Fprintln(p.opts.Log, it.result.String())
 		}
 		if p.opts.Progress != nil {
-			p.opts.Progress.Finished(res)
+			p.opts.Progress.Finished(it.result)
 		}
 	}
-	work := make(chan *item)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		// One PolicyContext per worker: a PolicyContext refuses to
-		// evaluate two images at once.
-		pc, err := signature.NewPolicyContext(p.opts.Policy)
-		if err != nil {
-			close(work)
-			wg.Wait()
-			return fmt.Errorf("loading trust policy: %w", err)
+	each := func(items []*item, f func(*item)) {
+		work := make(chan *item)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for it := range work {
+					if stop.Load() {
+						it.result.Action, it.result.Error = ActionSkipped, "not started: an earlier image failed"
+						done(it)
+						continue
+					}
+					f(it)
+				}
+			}()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { errs <- pc.Destroy() }()
-			for it := range work {
-				if stop.Load() && it.result.Action == "" {
-					it.result.Action, it.result.Error = ActionSkipped, "not started: an earlier image failed"
-					log(it.result)
-					continue
-				}
-				p.process(ctx, pc, it)
-				if it.result.Action == ActionFailed && !p.opts.KeepGoing {
-					stop.Store(true)
-				}
-				log(it.result)
-			}
-		}()
+		for _, it := range items {
+			work <- it
+		}
+		close(work)
+		wg.Wait()
 	}
+
+	var pending []*item
 	for _, it := range p.items {
-		work <- it
+		if it.result.Action == ActionFailed {
+			done(it)
+		} else {
+			pending = append(pending, it)
+		}
 	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return fmt.Errorf("tearing down the trust policy: %w", err)
+	var toCopy []*item
+	var mu sync.Mutex
+	each(pending, func(it *item) {
+		p.check(ctx, it)
+		if it.result.Action != "" {
+			done(it)
+			return
+		}
+		if p.opts.DryRun {
+			it.result.Action, it.result.Digest = ActionWouldCopy, it.srcDigest
+			done(it)
+			return
+		}
+		mu.Lock()
+		toCopy = append(toCopy, it)
+		mu.Unlock()
+	})
+	// Keep plan order, so that which tag of a digest is copied (and which
+	// are named after it) does not depend on the check's timing.
+	order := map[*item]int{}
+	for i, it := range p.items {
+		order[it] = i
+	}
+	sort.Slice(toCopy, func(i, j int) bool { return order[toCopy[i]] < order[toCopy[j]] })
+	first := map[digest.Digest]*item{}
+	var primaries, secondaries []*item
+	for _, it := range toCopy {
+		if f, ok := first[it.srcDigest]; ok && p.opts.Destination.Layout != "" {
+			it.sameAs = f
+			secondaries = append(secondaries, it)
+			continue
+		}
+		first[it.srcDigest] = it
+		primaries = append(primaries, it)
+	}
+	each(primaries, func(it *item) {
+		p.copyOrTag(ctx, pcs, it)
+		done(it)
+	})
+	each(secondaries, func(it *item) {
+		if f := it.sameAs; f.result.Action == ActionCopied {
+			if err := tagExisting(ctx, p.opts.Destination.Layout, f.result.Digest, it.destName, true); err == nil {
+				it.result.Action, it.result.Digest = ActionCopied, f.result.Digest
+				done(it)
+				return
+			}
+		}
+		p.copyOrTag(ctx, pcs, it)
+		done(it)
+	})
+	for _, it := range p.items {
+		if it.reused != nil {
+			it.reused.close()
 		}
 	}
 	return nil
 }
 
-// process decides about one item and, unless it is unchanged, skipped or
-// a dry run, copies it.
-func (p *plan) process(ctx context.Context, pc *signature.PolicyContext, it *item) {
-	if it.result.Action == ActionFailed {
-		return
+// copyOrTag names the image in the destination layout when the layout
+// already holds its digest under another name, and copies it otherwise.
+func (p *plan) copyOrTag(ctx context.Context, pcs chan *signature.PolicyContext, it *item) {
+	if dir := p.opts.Destination.Layout; dir != "" && p.heldDigests[it.srcDigest] {
+		wantIndex := p.opts.Copy.ImageListSelection == copy.CopyAllImages
+		if err := tagExisting(ctx, dir, it.srcDigest, it.destName, wantIndex); err == nil {
+			it.result.Action, it.result.Digest = ActionCopied, it.srcDigest
+			return
+		}
 	}
-	p.check(ctx, it)
-	if it.result.Action != "" {
-		return
-	}
-	if p.opts.DryRun {
-		it.result.Action, it.result.Digest = ActionWouldCopy, it.srcDigest
-		return
-	}
+	pc := <-pcs
+	defer func() { pcs <- pc }()
 	d, err := p.copy(ctx, pc, it)
 	if err != nil {
 		it.result.Action, it.result.Error = ActionFailed, err.Error()
