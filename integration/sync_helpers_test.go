@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,13 +12,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/mirror"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/sirupsen/logrus"
 	"go.podman.io/image/v5/copy"
 )
 
@@ -43,16 +38,7 @@ var syncPathRE = regexp.MustCompile(`^/v2/(.+)/(manifests|blobs)/([^/]+)$`)
 
 func startSyncRegistry(t *testing.T) *syncRegistry {
 	t.Helper()
-	config := &configuration.Configuration{Storage: configuration.Storage{
-		"inmemory":    configuration.Parameters{},
-		"delete":      configuration.Parameters{"enabled": true},
-		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
-	}}
-	config.Log.Level = "error"
-	config.Log.AccessLog.Disabled = true
-	config.HTTP.Secret = "ocilayout-sync"
-	app := handlers.NewApp(context.Background(), config)
-	logrus.SetOutput(io.Discard) // see startCountingRegistry
+	app := fixture.Registry("ocilayout-sync", true)
 	r := &syncRegistry{}
 	r.reset()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -3,7 +3,6 @@ package mirror_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,21 +12,19 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
-	"github.com/sirupsen/logrus"
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
 
+	"github.com/ocilayout/ocilayout/internal/fixture"
 	"github.com/ocilayout/ocilayout/mirror"
 )
 
 // BenchmarkSync measures a first sync of 200 tags from an in-process
 // registry into a new layout, a no-op re-sync (one HEAD per tag), and a
 // re-sync with every tag immutable (no request), reporting the registry
-// requests each made. Every tag is one small image, so the figures are the
-// per-tag overhead: requests, copy.Image and one index.json commit.
+// requests each made. Every tag is its own small image (one tiny layer),
+// so the figures are the per-tag overhead: requests, copy.Image and one
+// index.json commit.
 //
 //	go test -tags "$TAGS" -run '^$' -bench BenchmarkSync -benchtime 3x ./mirror
 func BenchmarkSync(b *testing.B) {
@@ -93,15 +90,7 @@ func BenchmarkSync(b *testing.B) {
 // benchRegistry serves an in-memory distribution registry and counts the
 // manifest and blob requests (not pings, tag lists or uploads).
 func benchRegistry(b *testing.B) (string, *atomic.Int64) {
-	config := &configuration.Configuration{Storage: configuration.Storage{
-		"inmemory":    configuration.Parameters{},
-		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
-	}}
-	config.Log.Level = "error"
-	config.Log.AccessLog.Disabled = true
-	config.HTTP.Secret = "ocilayout-bench"
-	app := handlers.NewApp(context.Background(), config)
-	logrus.SetOutput(io.Discard)
+	app := fixture.Registry("ocilayout-bench", false)
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (strings.Contains(r.URL.Path, "/manifests/") || strings.Contains(r.URL.Path, "/blobs/")) && !strings.Contains(r.URL.Path, "/uploads") &&

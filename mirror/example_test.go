@@ -60,33 +60,34 @@ func Example() {
 }
 
 // writeExampleLayout writes, by hand, an OCI layout at dir with one image
-// (one layer holding /hello.txt) under each of names.
+// under each of names, each its own (one layer holding /hello.txt, whose
+// content names the image).
 func writeExampleLayout(dir string, names ...string) {
-	var layer bytes.Buffer
-	gz := gzip.NewWriter(&layer)
-	tw := tar.NewWriter(gz)
-	content := []byte("hello from a mirrored layout\n")
-	must(tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}))
-	_, err := tw.Write(content)
-	must(err)
-	must(tw.Close())
-	must(gz.Close())
-	r, err := gzip.NewReader(bytes.NewReader(layer.Bytes()))
-	must(err)
-	tarStream, err := io.ReadAll(r)
-	must(err)
-	config := mustJSON(imgspecv1.Image{
-		Platform: imgspecv1.Platform{OS: "linux", Architecture: "amd64"},
-		RootFS:   imgspecv1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(tarStream)}},
-	})
-	manifest := mustJSON(imgspecv1.Manifest{
-		Versioned: imgspec.Versioned{SchemaVersion: 2},
-		MediaType: imgspecv1.MediaTypeImageManifest,
-		Config:    writeBlob(dir, imgspecv1.MediaTypeImageConfig, config),
-		Layers:    []imgspecv1.Descriptor{writeBlob(dir, imgspecv1.MediaTypeImageLayerGzip, layer.Bytes())},
-	})
 	index := imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex}
 	for _, name := range names {
+		var layer bytes.Buffer
+		gz := gzip.NewWriter(&layer)
+		tw := tar.NewWriter(gz)
+		content := []byte("hello from " + name + "\n")
+		must(tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}))
+		_, err := tw.Write(content)
+		must(err)
+		must(tw.Close())
+		must(gz.Close())
+		r, err := gzip.NewReader(bytes.NewReader(layer.Bytes()))
+		must(err)
+		tarStream, err := io.ReadAll(r)
+		must(err)
+		config := mustJSON(imgspecv1.Image{
+			Platform: imgspecv1.Platform{OS: "linux", Architecture: "amd64"},
+			RootFS:   imgspecv1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(tarStream)}},
+		})
+		manifest := mustJSON(imgspecv1.Manifest{
+			Versioned: imgspec.Versioned{SchemaVersion: 2},
+			MediaType: imgspecv1.MediaTypeImageManifest,
+			Config:    writeBlob(dir, imgspecv1.MediaTypeImageConfig, config),
+			Layers:    []imgspecv1.Descriptor{writeBlob(dir, imgspecv1.MediaTypeImageLayerGzip, layer.Bytes())},
+		})
 		desc := writeBlob(dir, imgspecv1.MediaTypeImageManifest, manifest)
 		desc.Annotations = map[string]string{imgspecv1.AnnotationRefName: name}
 		index.Manifests = append(index.Manifests, desc)
