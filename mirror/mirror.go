@@ -3,9 +3,12 @@
 // into a registry, or between layouts. It plans first (what the source
 // has against what the destination already holds, at one manifest HEAD per
 // tag and none for immutable tags already held) and then copies what
-// changed with copy.Image, Parallel images at a time. Blobs already in a
+// changed with copy.Image, Parallel images at a time. Layers already in a
 // destination layout are never fetched again, so a sync that was
-// interrupted resumes where it stopped.
+// interrupted resumes where it stopped, and an image the layout holds
+// under another name is only given the new name.
+//
+// Every call into the layout engine is in layout.go.
 package mirror
 
 import (
@@ -57,7 +60,10 @@ type Destination struct {
 // Options describe one sync. Policy is required; the zero value of every
 // other field is a sensible default.
 type Options struct {
-	Sources     []Source
+	// Sources are synced in order, each tag once (a second source writing
+	// the same destination name fails for that image).
+	Sources []Source
+	// Destination receives every image of every source.
 	Destination Destination
 	// Policy decides which source images are accepted, as for copy.Image.
 	// It is a Policy, not a PolicyContext, because a PolicyContext serves

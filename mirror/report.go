@@ -14,7 +14,7 @@ type Action string
 // Actions of a Result. In a dry run, images that a real run would copy or
 // prune are ActionWouldCopy and ActionWouldPrune.
 const (
-	ActionCopied     Action = "copied"      // copied (its blobs already present were not fetched)
+	ActionCopied     Action = "copied"      // copied, or named after the same image the layout held
 	ActionUnchanged  Action = "unchanged"   // the destination holds the source's digest
 	ActionSkipped    Action = "skipped"     // an immutable tag already held, or not started after a failure
 	ActionFailed     Action = "failed"      // see Error
