@@ -19,6 +19,16 @@ import (
 	"go.podman.io/image/v5/types"
 )
 
+// engineOptions opens a layout as the oci-layout: transport does for sys:
+// with its shared blob directory (--dest-shared-blob-dir), if any, so that
+// a delete, a GC or a lease concerns the blobs the copies wrote.
+func engineOptions(sys *types.SystemContext) []layout.Option {
+	if sys != nil && sys.OCISharedBlobDirPath != "" {
+		return []layout.Option{layout.WithSharedBlobDir(sys.OCISharedBlobDirPath)}
+	}
+	return nil
+}
+
 // layoutEntry is a named image entry of a layout.
 type layoutEntry struct {
 	name   string
@@ -56,12 +66,12 @@ func layoutNames(ctx context.Context, dir string) ([]layoutEntry, error) {
 // deleteName removes the entry name from the layout at dir through the
 // engine's delete (index first, under the lock; then the blobs that
 // nothing else reaches).
-func deleteName(ctx context.Context, dir, name string) error {
+func deleteName(ctx context.Context, sys *types.SystemContext, dir, name string) error {
 	sel, err := layout.ByName(name)
 	if err != nil {
 		return fmt.Errorf("pruning %s from %s: %w", name, dir, err)
 	}
-	if _, err := layout.Delete(ctx, dir, sel); err != nil {
+	if _, err := layout.Delete(ctx, dir, sel, engineOptions(sys)...); err != nil {
 		return fmt.Errorf("pruning %s from %s: %w", name, dir, err)
 	}
 	return nil
@@ -100,8 +110,8 @@ func layoutDestRef(dir, name string) (types.ImageReference, error) {
 // collect reclaims the blobs no entry of the layout at dir reaches any
 // more (the layers of tags the sync moved) with the engine's GC, which is
 // safe beside other writers. It returns how many blobs and bytes it freed.
-func collect(ctx context.Context, dir string) (int, int64, error) {
-	l, err := layout.Open(dir)
+func collect(ctx context.Context, sys *types.SystemContext, dir string) (int, int64, error) {
+	l, err := layout.Open(dir, engineOptions(sys)...)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -125,8 +135,8 @@ var errNotHeld = errors.New("no entry of the layout holds this digest")
 // new name never points at blobs being reclaimed. wantIndex false refuses
 // an entry that is an index (a copy without --all would have stored one
 // platform's image, not the list).
-func tagExisting(ctx context.Context, dir string, d digest.Digest, name string, wantIndex bool) error {
-	l, err := layout.Open(dir)
+func tagExisting(ctx context.Context, sys *types.SystemContext, dir string, d digest.Digest, name string, wantIndex bool) error {
+	l, err := layout.Open(dir, engineOptions(sys)...)
 	if err != nil {
 		return err
 	}

@@ -174,7 +174,7 @@ func (p *plan) run(ctx context.Context) error {
 	})
 	each(secondaries, func(it *item) {
 		if f := it.sameAs; f.result.Action == ActionCopied {
-			if err := tagExisting(ctx, p.opts.Destination.Layout, f.result.Digest, it.destName, true); err == nil {
+			if err := tagExisting(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, f.result.Digest, it.destName, true); err == nil {
 				it.result.Action, it.result.Digest = ActionCopied, f.result.Digest
 				done(it)
 				return
@@ -196,7 +196,7 @@ func (p *plan) run(ctx context.Context) error {
 func (p *plan) copyOrTag(ctx context.Context, pcs chan *signature.PolicyContext, it *item) {
 	if dir := p.opts.Destination.Layout; dir != "" && p.heldDigests[it.srcDigest] {
 		wantIndex := p.opts.Copy.ImageListSelection == copy.CopyAllImages
-		if err := tagExisting(ctx, dir, it.srcDigest, it.destName, wantIndex); err == nil {
+		if err := tagExisting(ctx, p.opts.Destination.Sys, dir, it.srcDigest, it.destName, wantIndex); err == nil {
 			it.result.Action, it.result.Digest = ActionCopied, it.srcDigest
 			return
 		}
@@ -256,7 +256,7 @@ func (p *plan) prune(ctx context.Context) []Result {
 		res := Result{Destination: name, Digest: p.held[name], Action: ActionWouldPrune}
 		if !p.opts.DryRun {
 			res.Action = ActionPruned
-			if err := deleteName(ctx, p.opts.Destination.Layout, name); err != nil {
+			if err := deleteName(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, name); err != nil {
 				res.Action, res.Error = ActionFailed, err.Error()
 			}
 		}
@@ -281,7 +281,7 @@ func (p *plan) collect(ctx context.Context, r *Report) error {
 	if !moved {
 		return nil
 	}
-	blobs, bytes, err := collect(ctx, p.opts.Destination.Layout)
+	blobs, bytes, err := collect(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout)
 	if err != nil {
 		return err
 	}
