@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ocilayout/ocilayout/shortname"
+	retrying "github.com/ocilayout/ocilayout/internal/retry"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -263,23 +263,11 @@ func (p *policyOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&p.insecure, "insecure-policy", false, "accept any image, ignoring the signature policy")
 }
 
-// policyContext loads the policy: insecureAcceptAnything with
-// --insecure-policy, the given file with --policy, the system default
-// otherwise. Giving both is rejected rather than silently ignoring one.
+// policyContext loads the policy (see policy) into a PolicyContext.
 func (p *policyOptions) policyContext(sys *types.SystemContext) (*signature.PolicyContext, error) {
-	var policy *signature.Policy
-	switch {
-	case p.insecure && p.path != "":
-		return nil, usagef("--policy and --insecure-policy cannot be used together")
-	case p.insecure:
-		policy = &signature.Policy{Default: []signature.PolicyRequirement{signature.NewPRInsecureAcceptAnything()}}
-	default:
-		psys := *sys
-		psys.SignaturePolicyPath = p.path
-		var err error
-		if policy, err = signature.DefaultPolicy(&psys); err != nil {
-			return nil, fmt.Errorf("loading trust policy: %w", err)
-		}
+	policy, err := p.policy(sys)
+	if err != nil {
+		return nil, err
 	}
 	pc, err := signature.NewPolicyContext(policy)
 	if err != nil {
@@ -288,29 +276,26 @@ func (p *policyOptions) policyContext(sys *types.SystemContext) (*signature.Poli
 	return pc, nil
 }
 
-// retry runs f up to 1+times times. Failures that another attempt cannot
-// fix (cancellation, policy rejections) are returned at once. Without a
-// fixed delay it waits 1s, 2s, 4s, ... like skopeo's default.
-func retry(ctx context.Context, times int, delay time.Duration, report io.Writer, f func() error) error {
-	for attempt := 0; ; attempt++ {
-		err := f()
-		if err == nil || attempt >= times || !retryable(err) {
-			return err
-		}
-		wait := delay
-		if wait == 0 {
-			wait = time.Second << min(attempt, 6)
-		}
-		fmt.Fprintf(report, "Attempt %d/%d failed: %s; retrying in %s\n", attempt+1, times+1, oneLine(err.Error()), wait)
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
-		}
+// policy loads the policy: insecureAcceptAnything with --insecure-policy,
+// the given file with --policy, the system default otherwise. Giving both
+// is rejected rather than silently ignoring one.
+func (p *policyOptions) policy(sys *types.SystemContext) (*signature.Policy, error) {
+	switch {
+	case p.insecure && p.path != "":
+		return nil, usagef("--policy and --insecure-policy cannot be used together")
+	case p.insecure:
+		return &signature.Policy{Default: []signature.PolicyRequirement{signature.NewPRInsecureAcceptAnything()}}, nil
 	}
+	psys := *sys
+	psys.SignaturePolicyPath = p.path
+	policy, err := signature.DefaultPolicy(&psys)
+	if err != nil {
+		return nil, fmt.Errorf("loading trust policy: %w", err)
+	}
+	return policy, nil
 }
 
-func retryable(err error) bool {
-	var pre signature.PolicyRequirementError
-	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &pre)
+// retry runs f up to 1+times times; see retry.Do.
+func retry(ctx context.Context, times int, delay time.Duration, report io.Writer, f func() error) error {
+	return retrying.Do(ctx, times, delay, report, f)
 }

@@ -87,6 +87,7 @@ Image references are TRANSPORT:DETAILS, for example
 		newServeCommand(&global),
 		newReferrersCommand(&global),
 		newAttachCommand(&global),
+		newSyncCommand(&global),
 	)
 	return root
 }

@@ -1,0 +1,173 @@
+package mirror
+
+// Every direct call into the layout engine and the oci-layout transport is
+// in this file, so that an engine redesign (renamed List/Delete/ByName, an
+// index transaction for many tags) is adapted here and nowhere else.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/ocilayout/ocilayout/internal/imageopts"
+	"github.com/ocilayout/ocilayout/layout"
+	"github.com/ocilayout/ocilayout/reference"
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.podman.io/image/v5/manifest"
+	"go.podman.io/image/v5/types"
+)
+
+// engineOptions opens a layout as the oci-layout: transport does for sys:
+// with its shared blob directory (--dest-shared-blob-dir), if any, so that
+// a delete, a GC or a lease concerns the blobs the copies wrote.
+func engineOptions(sys *types.SystemContext) []layout.Option { return imageopts.Layout(sys) }
+
+// layoutEntry is a named image entry of a layout.
+type layoutEntry struct {
+	name   string
+	digest digest.Digest
+}
+
+// layoutNames reads the named image entries of the layout at dir, once per
+// sync: this is what makes an unchanged tag cost no request at all on the
+// layout side. Referrer entries (signatures and their fallback tags) are
+// left out: they travel with their subject, never as images of their own.
+// A missing layout holds nothing (the first sync creates it).
+func layoutNames(ctx context.Context, dir string) ([]layoutEntry, error) {
+	l, err := layout.Open(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer l.Close()
+	idx, err := l.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]layoutEntry, 0, len(idx.Manifests))
+	for _, e := range idx.Manifests {
+		name := e.Annotations[imgspecv1.AnnotationRefName]
+		if name == "" || e.Annotations[layout.AnnotationSubject] != "" {
+			continue
+		}
+		out = append(out, layoutEntry{name: name, digest: e.Digest})
+	}
+	return out, nil
+}
+
+// deleteName removes the entry name from the layout at dir through the
+// engine's delete (index first, under the lock; then the blobs that
+// nothing else reaches).
+func deleteName(ctx context.Context, sys *types.SystemContext, dir, name string) error {
+	sel, err := nameSelector(name)
+	if err != nil {
+		return fmt.Errorf("pruning %s from %s: %w", name, dir, err)
+	}
+	l, err := layout.Open(dir, engineOptions(sys)...)
+	if err != nil {
+		return fmt.Errorf("pruning %s from %s: %w", name, dir, err)
+	}
+	defer l.Close()
+	if _, err := l.Delete(ctx, sel); err != nil {
+		return fmt.Errorf("pruning %s from %s: %w", name, dir, err)
+	}
+	return nil
+}
+
+// nameSelector selects the entry name, refusing what is not an entry name.
+func nameSelector(name string) (layout.Selector, error) {
+	sel, err := layout.ParseSelector(name)
+	if err == nil && (name == "" || sel.Name() != name) {
+		err = fmt.Errorf("invalid entry name %q: must match the OCI ref.name grammar", name)
+	}
+	return sel, err
+}
+
+// validName reports whether name can be an entry name of a layout.
+func validName(name string) error {
+	_, err := nameSelector(name)
+	return err
+}
+
+// layoutSourceRef is the oci-layout: reference of entry name in dir, tuned
+// for copy.Image as "ocilayout copy" does: copy.Image hashes every blob it
+// streams, so the source does not hash them a second time.
+func layoutSourceRef(dir, name string) (types.ImageReference, error) {
+	ref, err := reference.NewReference(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	return reference.With(ref, reference.WithoutSecondHash()), nil
+}
+
+// layoutDestRef is the oci-layout: reference that tags name in dir. Each
+// copy.Image through it commits its one tag under the engine's index lock,
+// which is what makes Parallel copies into one layout safe.
+//
+// Seam for batch commits: when the engine offers one index transaction for
+// many tags, this is where a destination that defers its index change to
+// the batch would be returned, and run.go's worker pool would commit the
+// batch every few hundred images.
+func layoutDestRef(dir, name string) (types.ImageReference, error) {
+	ref, err := reference.NewReference(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	return reference.With(ref, reference.WithoutSecondHash()), nil
+}
+
+// collect reclaims the blobs no entry of the layout at dir reaches any
+// more (the layers of tags the sync moved) with the engine's GC, which is
+// safe beside other writers. It returns how many blobs and bytes it freed.
+func collect(ctx context.Context, sys *types.SystemContext, dir string) (int, int64, error) {
+	l, err := layout.Open(dir, engineOptions(sys)...)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer l.Close()
+	res, err := l.GC(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("reclaiming the blobs of moved tags in %s: %w", dir, err)
+	}
+	return len(res.Blobs), res.Bytes, nil
+}
+
+// errNotHeld is tagExisting's answer when no entry holds the digest (any
+// more): the caller copies instead.
+var errNotHeld = errors.New("no entry of the layout holds this digest")
+
+// tagExisting names, in the layout at dir, the manifest d that another
+// entry already holds, with no copy at all: one index transaction that
+// finds the entry holding d and adds name with the same descriptor
+// (media type, size, platform). The lookup and the write are one locked
+// read-modify-write, and the write lease keeps GC out meanwhile, so the
+// new name never points at blobs being reclaimed. wantIndex false refuses
+// an entry that is an index (a copy without --all would have stored one
+// platform's image, not the list).
+func tagExisting(ctx context.Context, sys *types.SystemContext, dir string, d digest.Digest, name string, wantIndex bool) error {
+	l, err := layout.Open(dir, engineOptions(sys)...)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	lease, err := l.AcquireWriteLease()
+	if err != nil {
+		return err
+	}
+	defer lease.Release()
+	return l.Update(ctx, func(tx *layout.IndexTx) error {
+		for _, e := range tx.Entries() {
+			isIndex := e.MediaType == imgspecv1.MediaTypeImageIndex || e.MediaType == manifest.DockerV2ListMediaType
+			if e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" || (!wantIndex && isIndex) {
+				continue
+			}
+			desc := imgspecv1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size, Platform: e.Platform}
+			return tx.Tag(desc, name)
+		}
+		return errNotHeld
+	})
+}

@@ -1,0 +1,93 @@
+package mirror
+
+import (
+	"testing"
+
+	dockerref "go.podman.io/image/v5/docker/reference"
+)
+
+func TestNameOfEntry(t *testing.T) {
+	for _, tc := range []struct {
+		in                string
+		domain, path, ref string
+	}{
+		{"quay.io/ns/app:v1", "quay.io", "ns/app", ":v1"},
+		{"docker.io/library/alpine:3", "docker.io", "library/alpine", ":3"},
+		{"localhost:5000/app:v1", "localhost:5000", "app", ":v1"},
+		{"quay.io/ns/app@sha256:" + hex64, "quay.io", "ns/app", "@sha256:" + hex64},
+		{"app:v1", "", "app", ":v1"},
+		{"team/app:1.0", "", "team/app", ":1.0"},
+		{"app", "", "app", ":latest"},
+		{"quay.io/ns/app", "", "quay.io/ns/app", ":latest"},
+	} {
+		got := nameOfEntry(tc.in)
+		if got.domain != tc.domain || got.path != tc.path || got.ref != tc.ref {
+			t.Errorf("nameOfEntry(%q) = %+v, want {%s %s %s}", tc.in, got, tc.domain, tc.path, tc.ref)
+		}
+	}
+}
+
+const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestLayoutEntryName(t *testing.T) {
+	for _, tc := range []struct {
+		src    string
+		naming Naming
+		suffix string
+		want   string
+	}{
+		{"quay.io/ns/app:v1", NamingDefault, "", "quay.io/ns/app:v1"},
+		{"quay.io/ns/app:v1", NamingFull, "", "quay.io/ns/app:v1"},
+		{"quay.io/ns/app:v1", NamingRepo, "", "ns/app:v1"},
+		{"quay.io/ns/app:v1", NamingBase, "", "app:v1"},
+		{"alpine:3", NamingDefault, "", "docker.io/library/alpine:3"},
+		{"quay.io/ns/app:v1", NamingDefault, "-mirror", "quay.io/ns/app:v1-mirror"},
+		{"quay.io/ns/app@sha256:" + hex64, NamingDefault, "-mirror", "quay.io/ns/app@sha256:" + hex64},
+		{"127.0.0.1:5000/a/b:latest", NamingDefault, "", "127.0.0.1:5000/a/b:latest"},
+	} {
+		ref, err := dockerref.ParseNormalizedNamed(tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := layoutEntryName(nameOfDocker(ref), tc.naming, tc.suffix)
+		if err != nil || got != tc.want {
+			t.Errorf("layoutEntryName(%s, %s, %q) = %q, %v; want %q", tc.src, tc.naming, tc.suffix, got, err, tc.want)
+		}
+	}
+}
+
+func TestRegistryImageName(t *testing.T) {
+	for _, tc := range []struct {
+		entry  string
+		prefix string
+		naming Naming
+		want   string
+	}{
+		{"quay.io/ns/app:v1", "reg.internal:5000/mirror", NamingDefault, "reg.internal:5000/mirror/ns/app:v1"},
+		{"quay.io/ns/app:v1", "reg.internal:5000/mirror/", NamingDefault, "reg.internal:5000/mirror/ns/app:v1"},
+		{"quay.io/ns/app:v1", "reg.internal:5000/mirror", NamingFull, "reg.internal:5000/mirror/quay.io/ns/app:v1"},
+		{"quay.io/ns/app:v1", "reg.internal:5000/mirror", NamingBase, "reg.internal:5000/mirror/app:v1"},
+		{"app:v1", "reg.internal:5000", NamingDefault, "reg.internal:5000/app:v1"},
+		{"app", "reg.internal:5000/x", NamingDefault, "reg.internal:5000/x/app:latest"},
+		{"quay.io/ns/app@sha256:" + hex64, "reg.internal:5000/m", NamingDefault, "reg.internal:5000/m/ns/app@sha256:" + hex64},
+	} {
+		got, err := registryImageName(nameOfEntry(tc.entry), tc.prefix, tc.naming, "")
+		if err != nil || got.String() != tc.want {
+			t.Errorf("registryImageName(%s, %s, %s) = %v, %v; want %s", tc.entry, tc.prefix, tc.naming, got, err, tc.want)
+		}
+	}
+	if _, err := registryImageName(nameOfEntry("Bad/Upper:v1"), "reg.internal", NamingDefault, ""); err == nil {
+		t.Errorf("an upper-case repository was accepted as a registry name")
+	}
+}
+
+func TestParseNaming(t *testing.T) {
+	for in, want := range map[string]Naming{"": NamingDefault, "full": NamingFull, "repo": NamingRepo, "base": NamingBase} {
+		if got, err := ParseNaming(in); err != nil || got != want {
+			t.Errorf("ParseNaming(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseNaming("scoped"); err == nil {
+		t.Errorf("ParseNaming accepted an unknown naming")
+	}
+}

@@ -1,0 +1,293 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ocilayout/ocilayout/internal/retry"
+	"github.com/opencontainers/go-digest"
+	"go.podman.io/image/v5/copy"
+	"go.podman.io/image/v5/manifest"
+	"go.podman.io/image/v5/signature"
+)
+
+// Run syncs opts.Sources into opts.Destination: it lists the sources,
+// reads what the destination holds, checks each image (one manifest HEAD
+// at most, none for an immutable tag already held) and copies those that
+// changed, opts.Parallel at a time, each through copy.Image into its own
+// commit. It returns the report, and a *FailedError when images failed
+// (with the report still describing every image), or an error when the
+// sync could not start.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	p, err := newPlan(ctx, &opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.run(ctx); err != nil {
+		return nil, err
+	}
+	results := append([]Result{}, p.failed...)
+	for _, it := range p.items {
+		results = append(results, it.result)
+	}
+	stopped := !opts.KeepGoing && hasFailure(results)
+	if opts.Prune && !stopped && len(p.failed) == 0 {
+		results = append(results, p.prune(ctx)...)
+	}
+	r := newReport(opts.DryRun, results)
+	if err := p.collect(ctx, r); err != nil {
+		return r, err
+	}
+	return r, r.failures()
+}
+
+func hasFailure(results []Result) bool {
+	for _, r := range results {
+		if r.Action == ActionFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// run decides about and copies every item in three passes, each with
+// Parallel workers: check all (the HEADs); copy one image per source
+// digest (or, into a layout that already holds that digest under another
+// name, just name it: no request at all); then name the other tags of a
+// digest copied in this run after the one copy. Without KeepGoing the
+// first failure stops the workers from starting more images; those
+// already running finish.
+func (p *plan) run(ctx context.Context) error {
+	workers := max(1, p.opts.Parallel)
+	pcs := make(chan *signature.PolicyContext, workers)
+	defer func() {
+		close(pcs)
+		for pc := range pcs {
+			_ = pc.Destroy()
+		}
+	}()
+	for range workers {
+		// A PolicyContext evaluates one image at a time: one per worker.
+		pc, err := signature.NewPolicyContext(p.opts.Policy)
+		if err != nil {
+			return fmt.Errorf("loading trust policy: %w", err)
+		}
+		pcs <- pc
+	}
+	if p.opts.Progress != nil {
+		p.opts.Progress.Planned(len(p.items))
+	}
+	var logMu sync.Mutex
+	var stop atomic.Bool
+	stop.Store(!p.opts.KeepGoing && len(p.failed) > 0)
+	done := func(it *item) {
+		if it.result.Action == ActionFailed && !p.opts.KeepGoing {
+			stop.Store(true)
+		}
+		logMu.Lock()
+		defer logMu.Unlock()
+		if p.opts.Log != nil {
+			fmt.Fprintln(p.opts.Log, it.result.String())
+		}
+		if p.opts.Progress != nil {
+			p.opts.Progress.Finished(it.result)
+		}
+	}
+	each := func(items []*item, f func(*item)) {
+		work := make(chan *item)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for it := range work {
+					if stop.Load() {
+						it.result.Action, it.result.Error = ActionSkipped, "not started: an earlier image failed"
+						done(it)
+						continue
+					}
+					f(it)
+				}
+			}()
+		}
+		for _, it := range items {
+			work <- it
+		}
+		close(work)
+		wg.Wait()
+	}
+
+	var pending []*item
+	for _, it := range p.items {
+		if it.result.Action == ActionFailed {
+			done(it)
+		} else {
+			pending = append(pending, it)
+		}
+	}
+	var toCopy []*item
+	var mu sync.Mutex
+	each(pending, func(it *item) {
+		p.check(ctx, it)
+		if it.result.Action != "" {
+			done(it)
+			return
+		}
+		if p.opts.DryRun {
+			it.result.Action, it.result.Digest = ActionWouldCopy, it.srcDigest
+			done(it)
+			return
+		}
+		mu.Lock()
+		toCopy = append(toCopy, it)
+		mu.Unlock()
+	})
+	// Keep plan order, so that which tag of a digest is copied (and which
+	// are named after it) does not depend on the check's timing.
+	order := map[*item]int{}
+	for i, it := range p.items {
+		order[it] = i
+	}
+	sort.Slice(toCopy, func(i, j int) bool { return order[toCopy[i]] < order[toCopy[j]] })
+	first := map[digest.Digest]*item{}
+	var primaries, secondaries []*item
+	for _, it := range toCopy {
+		if f, ok := first[it.srcDigest]; ok && p.opts.Destination.Layout != "" {
+			it.sameAs = f
+			secondaries = append(secondaries, it)
+			continue
+		}
+		first[it.srcDigest] = it
+		primaries = append(primaries, it)
+	}
+	each(primaries, func(it *item) {
+		p.copyOrTag(ctx, pcs, it)
+		done(it)
+	})
+	each(secondaries, func(it *item) {
+		if f := it.sameAs; f.result.Action == ActionCopied {
+			if err := tagExisting(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, f.result.Digest, it.destName, true); err == nil {
+				it.result.Action, it.result.Digest = ActionCopied, f.result.Digest
+				done(it)
+				return
+			}
+		}
+		p.copyOrTag(ctx, pcs, it)
+		done(it)
+	})
+	for _, it := range p.items {
+		if it.reused != nil {
+			it.reused.close()
+		}
+	}
+	return nil
+}
+
+// copyOrTag names the image in the destination layout when the layout
+// already holds its digest under another name, and copies it otherwise.
+func (p *plan) copyOrTag(ctx context.Context, pcs chan *signature.PolicyContext, it *item) {
+	if dir := p.opts.Destination.Layout; dir != "" && p.heldDigests[it.srcDigest] {
+		wantIndex := p.opts.Copy.ImageListSelection == copy.CopyAllImages
+		if err := tagExisting(ctx, p.opts.Destination.Sys, dir, it.srcDigest, it.destName, wantIndex); err == nil {
+			it.result.Action, it.result.Digest = ActionCopied, it.srcDigest
+			return
+		}
+	}
+	pc := <-pcs
+	defer func() { pcs <- pc }()
+	d, err := p.copy(ctx, pc, it)
+	if err != nil {
+		it.result.Action, it.result.Error = ActionFailed, err.Error()
+		return
+	}
+	it.result.Action, it.result.Digest = ActionCopied, d
+}
+
+// copy runs copy.Image for one item, with the retries asked for. Blobs
+// the destination layout already has are not fetched: copy.Image asks
+// the destination's TryReusingBlob first, which finds them on disk.
+func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) (digest.Digest, error) {
+	o := p.opts.Copy // each copy gets its own Options
+	o.SourceCtx = it.srcSys
+	o.DestinationCtx = p.opts.Destination.Sys
+	o.ReportWriter = io.Discard
+	if p.opts.Progress != nil {
+		if ch := p.opts.Progress.Started(it.result.Source, it.result.Destination); ch != nil {
+			o.Progress = ch
+			if o.ProgressInterval == 0 {
+				o.ProgressInterval = 200 * time.Millisecond
+			}
+			defer close(ch)
+		}
+	}
+	report := p.opts.Log
+	if report == nil {
+		report = io.Discard
+	}
+	var man []byte
+	err := retry.Do(ctx, p.opts.RetryTimes, p.opts.RetryDelay, report, func() error {
+		var err error
+		man, err = copy.Image(ctx, pc, it.dest, it.src, &o)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("copying %s to %s: %w", it.result.Source, it.result.Destination, err)
+	}
+	d, err := manifest.Digest(man)
+	if err != nil {
+		return "", fmt.Errorf("digest of the manifest copied to %s: %w", it.result.Destination, err)
+	}
+	return d, nil
+}
+
+// prune deletes (or, in a dry run, lists) the destination entries that a
+// listed repository no longer has.
+func (p *plan) prune(ctx context.Context) []Result {
+	var out []Result
+	for _, name := range p.pruneCandidates() {
+		res := Result{Destination: name, Digest: p.held[name], Action: ActionWouldPrune}
+		if !p.opts.DryRun {
+			res.Action = ActionPruned
+			if err := deleteName(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, name); err != nil {
+				res.Action, res.Error = ActionFailed, err.Error()
+			}
+		}
+		if p.opts.Log != nil {
+			fmt.Fprintln(p.opts.Log, res.String())
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// collect runs the engine's GC on a destination layout when a tag moved
+// (a copy over a name that held another digest), recording what it freed.
+func (p *plan) collect(ctx context.Context, r *Report) error {
+	if p.opts.Destination.Layout == "" || p.opts.DryRun || p.opts.KeepUnreferenced {
+		return nil
+	}
+	moved := false
+	for _, it := range p.items {
+		moved = moved || it.result.Action == ActionCopied && it.held != "" && it.held != it.result.Digest
+	}
+	if !moved {
+		return nil
+	}
+	blobs, bytes, err := collect(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout)
+	if err != nil {
+		return err
+	}
+	r.Reclaimed = &Reclaimed{Blobs: blobs, Bytes: bytes}
+	if p.opts.Log != nil {
+		fmt.Fprintf(p.opts.Log, "reclaimed %d blobs, %d bytes of replaced images\n", blobs, bytes)
+	}
+	return nil
+}
