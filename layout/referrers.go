@@ -207,7 +207,7 @@ func (l *Layout) rootsOf(ctx context.Context, idx *imgspecv1.Index, d digest.Dig
 	var roots []digest.Digest
 	seen := map[digest.Digest]bool{}
 	for _, e := range idx.Manifests {
-		if !isIndexMediaType(e.MediaType) || e.Annotations[AnnotationSubject] != "" || seen[e.Digest] {
+		if e.Annotations[AnnotationSubject] != "" || seen[e.Digest] {
 			continue
 		}
 		seen[e.Digest] = true

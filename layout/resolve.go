@@ -106,11 +106,18 @@ func (l *Layout) findDigest(ctx context.Context, descs []imgspecv1.Descriptor, w
 		}
 	}
 	for _, d := range descs {
-		if !isIndexMediaType(d.MediaType) || seen[d.Digest] {
+		if seen[d.Digest] {
 			continue
 		}
 		seen[d.Digest] = true
-		child, err := l.readIndexBlob(ctx, d)
+		kind, data, err := l.classify(ctx, d)
+		if err != nil {
+			return imgspecv1.Descriptor{}, false, err
+		}
+		if kind != indexNode {
+			continue
+		}
+		child, err := l.readIndexData(ctx, d, data)
 		if err != nil {
 			return imgspecv1.Descriptor{}, false, err
 		}
@@ -123,9 +130,17 @@ func (l *Layout) findDigest(ctx context.Context, descs []imgspecv1.Descriptor, w
 
 // readIndexBlob reads and verifies the index (or manifest list) desc names.
 func (l *Layout) readIndexBlob(ctx context.Context, desc imgspecv1.Descriptor) (*imgspecv1.Index, error) {
-	data, err := l.ReadBlob(ctx, desc.Digest, desc.Size)
-	if err != nil {
-		return nil, err
+	return l.readIndexData(ctx, desc, nil)
+}
+
+// readIndexData parses data as the index desc names, reading (and
+// verifying) it first when data is nil.
+func (l *Layout) readIndexData(ctx context.Context, desc imgspecv1.Descriptor, data []byte) (*imgspecv1.Index, error) {
+	if data == nil {
+		var err error
+		if data, err = l.ReadBlob(ctx, desc.Digest, desc.Size); err != nil {
+			return nil, err
+		}
 	}
 	return parseIndex(data, "index "+desc.Digest.String()+" in "+l.dir)
 }

@@ -239,7 +239,7 @@ func (v *verifier) checkBlob(ctx context.Context, roots algRoots, j blobJob, buf
 	}
 	seen := map[int64]bool{}
 	for _, r := range j.refs {
-		if r.desc.Size != fi.Size() && !seen[r.desc.Size] {
+		if r.desc.Size >= 0 && r.desc.Size != fi.Size() && !seen[r.desc.Size] { // -1: schema1 gives no size
 			seen[r.desc.Size] = true
 			v.add(Problem{Kind: problemSize, Digest: j.digest, Detail: fmt.Sprintf("blob is %d bytes, descriptor in %s says %d", fi.Size(), r.parent, r.desc.Size)})
 		}

@@ -55,10 +55,14 @@ func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reacha
 	type item struct {
 		desc   imgspecv1.Descriptor
 		parent string
+		// node is true where a manifest or index belongs (an entry of
+		// index.json or of an index), so that the content decides when
+		// the mediaType does not (see classify).
+		node bool
 	}
 	var queue []item
 	for _, d := range roots {
-		queue = append(queue, item{d, imgspecv1.ImageIndexFile})
+		queue = append(queue, item{d, imgspecv1.ImageIndexFile, true})
 	}
 	expanded := map[digest.Digest]bool{}
 	for len(queue) > 0 {
@@ -66,23 +70,32 @@ func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reacha
 		queue = queue[1:]
 		d := it.desc
 		r.refs[d.Digest] = append(r.refs[d.Digest], reachRef{desc: d, parent: it.parent})
-		if !isWalkable(d.MediaType) || expanded[d.Digest] {
+		if expanded[d.Digest] || (!it.node && !isWalkable(d.MediaType)) {
 			continue
 		}
-		expanded[d.Digest] = true
 		if err := checkContext(ctx); err != nil {
 			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err})
 			return r
 		}
-		children, err := l.children(ctx, d)
+		kind, data, err := l.classify(ctx, d)
+		if err != nil {
+			expanded[d.Digest] = true
+			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err})
+			continue
+		}
+		if kind == leafNode {
+			continue // another descriptor of it may still say it is a node
+		}
+		expanded[d.Digest] = true
+		children, err := l.children(ctx, d, kind, data)
 		if err != nil {
 			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err})
 			continue
 		}
 		r.verified[d.Digest] = true
-		what := kindOf(d.MediaType) + " " + d.Digest.String()
+		what := kind.String() + " " + d.Digest.String()
 		for _, c := range children {
-			queue = append(queue, item{c, what})
+			queue = append(queue, item{c, what, kind == indexNode})
 		}
 	}
 	return r
@@ -93,31 +106,31 @@ func isWalkable(t string) bool {
 	return isImageMediaType(t) || t == mediaTypeArtifactManifest
 }
 
-func kindOf(t string) string {
-	if isIndexMediaType(t) {
-		return "index"
-	}
-	return "manifest"
-}
-
-// children reads (verifying digest and size) the manifest or index d and
-// returns the descriptors it holds. One generic shape covers every format
-// walked: an index has manifests, an image manifest config and layers, an
-// artifact manifest blobs. subject is deliberately not followed: a referrer
-// keeps its own blobs alive, not the image it refers to.
-func (l *Layout) children(ctx context.Context, d imgspecv1.Descriptor) ([]imgspecv1.Descriptor, error) {
-	data, err := l.ReadBlob(ctx, d.Digest, d.Size)
-	if err != nil {
-		return nil, err
+// children reads (verifying digest and size) the manifest or index d,
+// unless data already holds it, and returns the descriptors it holds. One
+// generic shape covers every format walked: an index has manifests, an
+// image manifest config and layers, an artifact manifest blobs, a Docker
+// schema1 manifest fsLayers (whose size is unknown: -1). subject is
+// deliberately not followed: a referrer keeps its own blobs alive, not the
+// image it refers to.
+func (l *Layout) children(ctx context.Context, d imgspecv1.Descriptor, kind nodeKind, data []byte) ([]imgspecv1.Descriptor, error) {
+	if data == nil {
+		var err error
+		if data, err = l.ReadBlob(ctx, d.Digest, d.Size); err != nil {
+			return nil, err
+		}
 	}
 	var doc struct {
 		Config    *imgspecv1.Descriptor  `json:"config"`
 		Layers    []imgspecv1.Descriptor `json:"layers"`
 		Manifests []imgspecv1.Descriptor `json:"manifests"`
 		Blobs     []imgspecv1.Descriptor `json:"blobs"`
+		FSLayers  []struct {
+			BlobSum digest.Digest `json:"blobSum"`
+		} `json:"fsLayers"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("parsing %s %s in %s: %w", kindOf(d.MediaType), d.Digest, l.dir, err)
+		return nil, fmt.Errorf("parsing %s %s in %s: %w", kind, d.Digest, l.dir, err)
 	}
 	var out []imgspecv1.Descriptor
 	if doc.Config != nil {
@@ -128,11 +141,17 @@ func (l *Layout) children(ctx context.Context, d imgspecv1.Descriptor) ([]imgspe
 	out = append(out, doc.Blobs...)
 	for _, c := range out {
 		if err := indexjson.ValidDigest(c.Digest); err != nil {
-			return nil, fmt.Errorf("%s %s in %s: invalid digest %q: %w", kindOf(d.MediaType), d.Digest, l.dir, string(c.Digest), err)
+			return nil, fmt.Errorf("%s %s in %s: invalid digest %q: %w", kind, d.Digest, l.dir, string(c.Digest), err)
 		}
 		if c.Size < 0 {
-			return nil, fmt.Errorf("%s %s in %s: descriptor %s has negative size %d", kindOf(d.MediaType), d.Digest, l.dir, c.Digest, c.Size)
+			return nil, fmt.Errorf("%s %s in %s: descriptor %s has negative size %d", kind, d.Digest, l.dir, c.Digest, c.Size)
 		}
+	}
+	for _, f := range doc.FSLayers {
+		if err := indexjson.ValidDigest(f.BlobSum); err != nil {
+			return nil, fmt.Errorf("%s %s in %s: invalid blobSum %q: %w", kind, d.Digest, l.dir, string(f.BlobSum), err)
+		}
+		out = append(out, imgspecv1.Descriptor{Digest: f.BlobSum, Size: -1})
 	}
 	return out, nil
 }
@@ -166,19 +185,24 @@ func (l *Layout) orphanReferrers(ctx context.Context, entries []imgspecv1.Descri
 	var indexes []imgspecv1.Descriptor
 	for _, e := range images {
 		live[e.Digest] = true
-		if isIndexMediaType(e.MediaType) {
-			indexes = append(indexes, e)
-		}
+		indexes = append(indexes, e)
 	}
 	for len(indexes) > 0 {
 		d := indexes[0]
 		indexes = indexes[1:]
-		idx, err := l.readIndexBlob(ctx, d)
+		kind, data, err := l.classify(ctx, d)
+		if err != nil {
+			return nil, fmt.Errorf("finding referrers without subject: %w", err)
+		}
+		if kind != indexNode {
+			continue
+		}
+		idx, err := l.readIndexData(ctx, d, data)
 		if err != nil {
 			return nil, fmt.Errorf("finding referrers without subject: %w", err)
 		}
 		for _, c := range idx.Manifests {
-			if !live[c.Digest] && isIndexMediaType(c.MediaType) {
+			if !live[c.Digest] {
 				indexes = append(indexes, c)
 			}
 			live[c.Digest] = true
