@@ -41,7 +41,9 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	dir := l.dir
 	res := &DeleteResult{Entries: []imgspecv1.Descriptor{}}
 	var candidates map[digest.Digest]bool
+	var done *IndexTx
 	err := l.Update(ctx, func(tx *IndexTx) error {
+		done = tx
 		idx := tx.idx
 		drop, err := l.selectForDelete(ctx, idx, sel)
 		if err != nil {
@@ -67,6 +69,11 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deleting %s from %s: %w", describeSelector(sel), dir, err)
+	}
+	// Fallback tags rewritten without a deleted referrer leave their old
+	// index behind.
+	for d := range l.walk(ctx, done.replaced).refs {
+		candidates[d] = true
 	}
 	if testHookDeleteCommitted != nil {
 		testHookDeleteCommitted()

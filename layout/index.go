@@ -116,7 +116,7 @@ func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
 	if err != nil {
 		return err
 	}
-	tx := &IndexTx{l: l, ctx: ctx, idx: idx}
+	tx := &IndexTx{l: l, ctx: ctx, idx: idx, before: referrersOf(idx.Manifests)}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -135,6 +135,8 @@ type IndexTx struct {
 	ctx      context.Context
 	idx      *imgspecv1.Index
 	subjects []digest.Digest // whose fallback tag finish rewrites, in order
+	before   referrerSets    // the referrers when the transaction began
+	replaced []imgspecv1.Descriptor // fallback tag entries finish replaced or dropped
 }
 
 // Entries returns the entries as they stand in the transaction. The slice
