@@ -134,8 +134,8 @@ type IndexTx struct {
 	l        *Layout
 	ctx      context.Context
 	idx      *imgspecv1.Index
-	subjects []digest.Digest // whose fallback tag finish rewrites, in order
-	before   referrerSets    // the referrers when the transaction began
+	subjects []digest.Digest        // whose fallback tag finish rewrites, in order
+	before   referrerSets           // the referrers when the transaction began
 	replaced []imgspecv1.Descriptor // fallback tag entries finish replaced or dropped
 }
 
