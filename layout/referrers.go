@@ -261,13 +261,15 @@ func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactT
 			add(e)
 		}
 	}
-	if tagEntry != nil && isIndexMediaType(tagEntry.MediaType) {
-		list, err := l.readIndexBlob(ctx, *tagEntry)
+	if tagEntry != nil {
+		list, ok, err := l.fallbackTagList(ctx, *tagEntry, subject)
 		if err != nil {
-			return nil, fmt.Errorf("reading referrers tag %s: %w", tag, err)
+			return nil, err
 		}
-		for _, d := range list.Manifests {
-			add(d)
+		if ok {
+			for _, d := range list.Manifests {
+				add(d)
+			}
 		}
 	}
 	return out, nil
@@ -301,12 +303,19 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 	// gc do), not only index.json.
 	foreign := 0
 	for _, e := range idx.Manifests {
-		if entryName(e) != tag || !isIndexMediaType(e.MediaType) {
+		if entryName(e) != tag {
 			continue
 		}
-		old, err := l.readIndexBlob(ctx, e)
+		old, ok, err := l.fallbackTagList(ctx, e, subject)
 		if err != nil {
-			return nil, fmt.Errorf("reading referrers tag %s: %w", tag, err)
+			return nil, err
+		}
+		if !ok {
+			// A user's image holds the name: it stays, and the referrers
+			// are recorded only as the untagged entries carrying
+			// AnnotationSubject, which this module, oras-go and
+			// notation read.
+			return nil, nil
 		}
 		for _, r := range old.Manifests {
 			if listed[r.Digest] || removed[r.Digest] {
