@@ -39,6 +39,10 @@ type GCResult struct {
 	// interrupted ocilayout writes.
 	Blobs     []RemovedFile `json:"blobs"`
 	TempFiles []RemovedFile `json:"tempFiles"`
+	// Skipped are descriptors GC could not follow and worked around (an
+	// invalid digest names no blob anyone can read); it keeps everything
+	// else they are next to.
+	Skipped []Problem `json:"skipped"`
 	// SharedBlobDir is true when the layout keeps its blobs in a shared
 	// directory, whose blobs GC never removes (see GC).
 	SharedBlobDir bool `json:"sharedBlobDir"`
@@ -93,7 +97,10 @@ var (
 // same layout, e.g. with a destination still open: it would wait for itself.
 //
 // GC fails, removing no blob, if a reachable manifest or index cannot be
-// read: what it refers to is then unknown. Run Verify to see why. A crash
+// read: what it refers to is then unknown. Run Verify to see why. A
+// descriptor that names no blob anyone can read (an invalid digest: an
+// unknown algorithm, uppercase hex) is skipped instead and listed in
+// Skipped: one such entry must not stop collection of the whole layout. A crash
 // during GC leaves a sound layout with some garbage left; GC again finishes.
 func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 	var o gcOptions
@@ -116,7 +123,7 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		return nil, err
 	}
 	defer unlock()
-	res := &GCResult{DryRun: opts.dryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}}
+	res := &GCResult{DryRun: opts.dryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}, Skipped: []Problem{}}
 	idx, err := l.Index(ctx)
 	if err != nil {
 		return nil, err
@@ -134,8 +141,10 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		}
 	}
 	reach := l.walk(ctx, idx.Manifests)
-	if len(reach.problems) > 0 {
-		p := reach.problems[0]
+	for _, p := range reach.problems {
+		res.Skipped = append(res.Skipped, l.blobProblem(p.digest, p.err, "referenced by "+p.parent))
+	}
+	if p := reach.fatal(); p != nil {
 		return nil, fmt.Errorf("not collecting garbage in %s: %s (referenced by %s) cannot be read, so what it refers to is unknown (run ocilayout verify): %w", l.dir, p.digest, p.parent, p.err)
 	}
 	removed := 0

@@ -57,8 +57,13 @@ func readAllSized(f *os.File, limit int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// parseIndex decodes an image index and checks every descriptor's digest,
-// so that nothing later joins an unchecked string into a path.
+// parseIndex decodes an image index. An entry whose digest is invalid (an
+// unknown algorithm, uppercase hex, "../") or whose size is negative is
+// kept as it is, opaque: refusing the whole index for it would make one
+// bad entry brick the layout, even for the delete @N that removes it.
+// Nothing joins such a digest into a path (blobstore.Path validates every
+// digest), and resolution and the walker skip it, naming it
+// (validDescriptor).
 func parseIndex(data []byte, what string) (*imgspecv1.Index, error) {
 	idx, err := indexjson.Decode(data)
 	if err != nil {
@@ -67,15 +72,19 @@ func parseIndex(data []byte, what string) (*imgspecv1.Index, error) {
 	if idx.SchemaVersion != 2 {
 		return nil, fmt.Errorf("parsing %s: schemaVersion %d, expected 2", what, idx.SchemaVersion)
 	}
-	for i, d := range idx.Manifests {
-		if err := indexjson.ValidDigest(d.Digest); err != nil {
-			return nil, fmt.Errorf("parsing %s: entry %d has invalid digest %q: %w", what, i, string(d.Digest), err)
-		}
-		if d.Size < 0 {
-			return nil, fmt.Errorf("parsing %s: entry %d (%s) has negative size %d", what, i, d.Digest, d.Size)
-		}
-	}
 	return idx, nil
+}
+
+// validDescriptor reports why d names no blob the engine can read: an
+// invalid digest or a negative size.
+func validDescriptor(d imgspecv1.Descriptor) error {
+	if err := indexjson.ValidDigest(d.Digest); err != nil {
+		return fmt.Errorf("invalid digest %q: %w", string(d.Digest), err)
+	}
+	if d.Size < 0 {
+		return fmt.Errorf("descriptor %s has negative size %d", d.Digest, d.Size)
+	}
+	return nil
 }
 
 // writeIndex replaces index.json atomically and durably. Callers hold the

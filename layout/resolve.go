@@ -51,6 +51,9 @@ func (l *Layout) Resolve(ctx context.Context, idx *imgspecv1.Index, sel Selector
 		var other []string
 		for _, d := range idx.Manifests {
 			if entryName(d) == sel.name {
+				if err := validDescriptor(d); err != nil {
+					return imgspecv1.Descriptor{}, fmt.Errorf("name %q in %s: %w", sel.name, l.dir, err)
+				}
 				if isImageMediaType(d.MediaType) {
 					return d, nil
 				}
@@ -106,7 +109,7 @@ func (l *Layout) findDigest(ctx context.Context, descs []imgspecv1.Descriptor, w
 		}
 	}
 	for _, d := range descs {
-		if seen[d.Digest] {
+		if seen[d.Digest] || validDescriptor(d) != nil {
 			continue
 		}
 		seen[d.Digest] = true

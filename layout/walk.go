@@ -30,6 +30,10 @@ type walkProblem struct {
 	digest digest.Digest
 	parent string
 	err    error
+	// skipped is true for a descriptor that names no blob any reader can
+	// read (an invalid digest): nothing is known to lie below it, so GC
+	// works around it, naming it, instead of refusing the whole layout.
+	skipped bool
 }
 
 // reachable is the result of a walk: every blob reachable from the roots,
@@ -42,6 +46,17 @@ type reachable struct {
 }
 
 func (r *reachable) has(d digest.Digest) bool { _, ok := r.refs[d]; return ok }
+
+// fatal returns the first problem below which something may be lost (a
+// node that cannot be read), or nil when every problem was skipped.
+func (r *reachable) fatal() *walkProblem {
+	for i := range r.problems {
+		if !r.problems[i].skipped {
+			return &r.problems[i]
+		}
+	}
+	return nil
+}
 
 // walk follows every descriptor from roots: indexes (OCI and Docker manifest
 // lists) to their manifests, manifests (OCI, Docker schema2 and artifact
@@ -69,18 +84,22 @@ func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reacha
 		it := queue[0]
 		queue = queue[1:]
 		d := it.desc
+		if err := validDescriptor(d); err != nil && (d.Size != -1 || indexjson.ValidDigest(d.Digest) != nil) { // -1: a schema1 layer
+			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err, true})
+			continue
+		}
 		r.refs[d.Digest] = append(r.refs[d.Digest], reachRef{desc: d, parent: it.parent})
 		if expanded[d.Digest] || (!it.node && !isWalkable(d.MediaType)) {
 			continue
 		}
 		if err := checkContext(ctx); err != nil {
-			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err})
+			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err, false})
 			return r
 		}
 		kind, data, err := l.classify(ctx, d)
 		if err != nil {
 			expanded[d.Digest] = true
-			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err})
+			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err, false})
 			continue
 		}
 		if kind == leafNode {
@@ -89,7 +108,7 @@ func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reacha
 		expanded[d.Digest] = true
 		children, err := l.children(ctx, d, kind, data)
 		if err != nil {
-			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err})
+			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err, false})
 			continue
 		}
 		r.verified[d.Digest] = true
@@ -185,7 +204,9 @@ func (l *Layout) orphanReferrers(ctx context.Context, entries []imgspecv1.Descri
 	var indexes []imgspecv1.Descriptor
 	for _, e := range images {
 		live[e.Digest] = true
-		indexes = append(indexes, e)
+		if validDescriptor(e) == nil {
+			indexes = append(indexes, e)
+		}
 	}
 	for len(indexes) > 0 {
 		d := indexes[0]
@@ -202,7 +223,7 @@ func (l *Layout) orphanReferrers(ctx context.Context, entries []imgspecv1.Descri
 			return nil, fmt.Errorf("finding referrers without subject: %w", err)
 		}
 		for _, c := range idx.Manifests {
-			if !live[c.Digest] {
+			if !live[c.Digest] && validDescriptor(c) == nil {
 				indexes = append(indexes, c)
 			}
 			live[c.Digest] = true
