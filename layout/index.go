@@ -157,12 +157,17 @@ func (tx *IndexTx) Entries() []imgspecv1.Descriptor { return tx.idx.Manifests }
 // when it is left with no name (together with the referrers whose subject
 // it was, unless another entry still has its digest), because an untagged
 // leftover of a tag move is what makes other layouts grow forever. An
-// untagged write of a digest already present changes nothing.
+// untagged write of a digest already present changes nothing. An image
+// the walker cannot follow whole (an invalid descriptor, a document whose
+// shape is broken) is refused: GC and Verify could not maintain it.
 func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	if name != "" {
 		if err := ValidateName(name); err != nil {
 			return err
 		}
+	}
+	if err := tx.l.checkMaintainable(tx.ctx, desc); err != nil {
+		return err
 	}
 	applyTag(tx.idx, desc, name)
 	return nil

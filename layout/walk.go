@@ -6,6 +6,7 @@ import (
 	_ "crypto/sha512"
 	"encoding/json"
 	"fmt"
+	"regexp"
 
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
 	"github.com/opencontainers/go-digest"
@@ -31,8 +32,10 @@ type walkProblem struct {
 	parent string
 	err    error
 	// skipped is true for a descriptor that names no blob any reader can
-	// read (an invalid digest): nothing is known to lie below it, so GC
-	// works around it, naming it, instead of refusing the whole layout.
+	// read (an invalid digest: nothing is known to lie below it), and for
+	// a document whose shape is broken (the walker then keeps every blob
+	// it names): GC works around it, naming it, instead of refusing the
+	// whole layout, and IndexTx.Tag refuses to record it.
 	skipped bool
 }
 
@@ -106,10 +109,13 @@ func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reacha
 			continue // another descriptor of it may still say it is a node
 		}
 		expanded[d.Digest] = true
-		children, err := l.children(ctx, d, kind, data)
+		children, malformed, err := l.children(ctx, d, kind, data)
 		if err != nil {
 			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err, false})
 			continue
+		}
+		if malformed != nil {
+			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, malformed, true})
 		}
 		r.verified[d.Digest] = true
 		what := kind.String() + " " + d.Digest.String()
@@ -118,6 +124,28 @@ func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reacha
 		}
 	}
 	return r
+}
+
+// checkMaintainable refuses an image to be recorded in index.json that
+// the walker cannot follow whole: what it cannot follow, GC cannot keep
+// exactly, so it would be worked around (named) on every GC and reported
+// by every Verify. Blobs that are absent are not refused here (a copy of
+// an index without its instances records one on purpose); what is there
+// must be well-formed.
+func (l *Layout) checkMaintainable(ctx context.Context, desc imgspecv1.Descriptor) error {
+	for _, p := range l.walk(ctx, []imgspecv1.Descriptor{desc}).problems {
+		if p.skipped {
+			return fmt.Errorf("refusing to record %s in %s: %s cannot be followed (%s): %w", desc.Digest, l.dir, describeDigest(p.digest), p.parent, p.err)
+		}
+	}
+	return nil
+}
+
+func describeDigest(d digest.Digest) string {
+	if d == "" {
+		return "a descriptor without digest"
+	}
+	return fmt.Sprintf("%q", string(d))
 }
 
 // isWalkable reports whether blobs of media type t refer to other blobs.
@@ -132,11 +160,14 @@ func isWalkable(t string) bool {
 // schema1 manifest fsLayers (whose size is unknown: -1). subject is
 // deliberately not followed: a referrer keeps its own blobs alive, not the
 // image it refers to.
-func (l *Layout) children(ctx context.Context, d imgspecv1.Descriptor, kind nodeKind, data []byte) ([]imgspecv1.Descriptor, error) {
+//
+// malformed reports a document whose shape is broken; its children are
+// then every digest it names, which keeps whatever any reader could
+// follow. err is for a node that cannot be read at all.
+func (l *Layout) children(ctx context.Context, d imgspecv1.Descriptor, kind nodeKind, data []byte) (out []imgspecv1.Descriptor, malformed, err error) {
 	if data == nil {
-		var err error
 		if data, err = l.ReadBlob(ctx, d.Digest, d.Size); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var doc struct {
@@ -149,31 +180,31 @@ func (l *Layout) children(ctx context.Context, d imgspecv1.Descriptor, kind node
 		} `json:"fsLayers"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("parsing %s %s in %s: %w", kind, d.Digest, l.dir, err)
+		// Its shape is broken, so which descriptors a reader would follow
+		// is unknown: keep every blob it names anywhere.
+		out = []imgspecv1.Descriptor{}
+		for _, m := range digestInText.FindAll(data, -1) {
+			out = append(out, imgspecv1.Descriptor{Digest: digest.Digest(m), Size: -1})
+		}
+		return out, fmt.Errorf("parsing %s %s in %s: %w (kept every blob it names)", kind, d.Digest, l.dir, err), nil
 	}
-	var out []imgspecv1.Descriptor
 	if doc.Config != nil {
 		out = append(out, *doc.Config)
 	}
 	out = append(out, doc.Manifests...)
 	out = append(out, doc.Layers...)
 	out = append(out, doc.Blobs...)
-	for _, c := range out {
-		if err := indexjson.ValidDigest(c.Digest); err != nil {
-			return nil, fmt.Errorf("%s %s in %s: invalid digest %q: %w", kind, d.Digest, l.dir, string(c.Digest), err)
-		}
-		if c.Size < 0 {
-			return nil, fmt.Errorf("%s %s in %s: descriptor %s has negative size %d", kind, d.Digest, l.dir, c.Digest, c.Size)
-		}
-	}
+	// Invalid descriptors are returned too: the walker skips each, naming
+	// it, and keeps the others (see validDescriptor).
 	for _, f := range doc.FSLayers {
-		if err := indexjson.ValidDigest(f.BlobSum); err != nil {
-			return nil, fmt.Errorf("%s %s in %s: invalid blobSum %q: %w", kind, d.Digest, l.dir, string(f.BlobSum), err)
-		}
 		out = append(out, imgspecv1.Descriptor{Digest: f.BlobSum, Size: -1})
 	}
-	return out, nil
+	return out, nil, nil
 }
+
+// digestInText finds the digests a document names, for one whose shape
+// cannot be parsed.
+var digestInText = regexp.MustCompile(`sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}`)
 
 // splitReferrers separates index.json entries that are referrers (they
 // carry AnnotationSubject) from the images.
