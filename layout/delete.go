@@ -39,6 +39,7 @@ type DeleteResult struct {
 // blob is removed, because other layouts may use it (see GC).
 func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error) {
 	dir := l.dir
+	ctx = withRepairLimit(ctx) // delete must be able to shrink an oversized index.json
 	res := &DeleteResult{Entries: []imgspecv1.Descriptor{}}
 	var candidates map[digest.Digest]bool
 	var done *IndexTx

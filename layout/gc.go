@@ -112,7 +112,7 @@ func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 		return nil, err
 	}
 	defer release()
-	return l.gcLocked(ctx, o, nil)
+	return l.gcLocked(withRepairLimit(ctx), o, nil)
 }
 
 // gcLocked is GC once the exclusive lease is held. With candidates non-nil

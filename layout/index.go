@@ -15,8 +15,9 @@ import (
 )
 
 // maxIndexSize bounds index.json. 64 MiB holds several hundred thousand
-// entries; anything larger is treated as hostile rather than read.
-const maxIndexSize = 64 << 20
+// entries; anything larger is treated as hostile rather than read, and
+// never written (see indexlimit.go). A variable for the tests.
+var maxIndexSize int64 = 64 << 20
 
 // Index reads index.json. It takes no lock: writers replace the file by
 // rename, so a reader sees either the old or the new index, whole.
@@ -29,7 +30,7 @@ func (l *Layout) Index(ctx context.Context) (*imgspecv1.Index, error) {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}
 	defer f.Close()
-	data, err := readAllSized(f, maxIndexSize)
+	data, err := readAllSized(f, indexLimit(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}
@@ -96,7 +97,11 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 	// Encoding straight into the temp file keeps a large index (10,000
 	// tags are ~2.4 MB) from being built up in a growing buffer first.
 	err := atomicfile.WriteFunc(l.root, imgspecv1.ImageIndexFile, func(w *bufio.Writer) error {
-		return indexjson.Encode(w, idx)
+		lw := l.limitIndexWriter(w)
+		if err := indexjson.Encode(lw, idx); err != nil {
+			return err
+		}
+		return lw.Flush()
 	})
 	if err != nil {
 		return fmt.Errorf("writing index.json of %s: %w", l.dir, err)
