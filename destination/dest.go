@@ -113,7 +113,8 @@ func (d *imageDestination) PutBlob(ctx context.Context, stream io.Reader, inputI
 }
 
 // TryReusingBlob reports whether the blob is already in the layout with
-// the expected size, in which case copy.Image does not send it again, or
+// the expected size and content (intactForReuse), in which case copy.Image
+// does not send it again, or
 // can be linked from another layout on the same file system that the
 // cache knows of (reuse.go), in which case it is linked now.
 func (d *imageDestination) TryReusingBlob(ctx context.Context, info types.BlobInfo, cache types.BlobInfoCache, _ bool) (bool, types.BlobInfo, error) {
@@ -133,6 +134,9 @@ func (d *imageDestination) TryReusingBlob(ctx context.Context, info types.BlobIn
 	}
 	if info.Size >= 0 && size != info.Size {
 		return false, types.BlobInfo{}, nil
+	}
+	if ok, err := d.intactForReuse(ctx, info.Digest, size); !ok || err != nil {
+		return false, types.BlobInfo{}, err
 	}
 	return true, types.BlobInfo{Digest: info.Digest, Size: size}, nil
 }
