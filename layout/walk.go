@@ -18,11 +18,36 @@ import (
 // its blobs.
 const mediaTypeArtifactManifest = "application/vnd.oci.artifact.manifest.v1+json"
 
-// reachRef is one reference to a blob found by the walker: the descriptor
-// that names it and the manifest or index (or "index.json") it was found in.
-type reachRef struct {
-	desc   imgspecv1.Descriptor
+// reachInfo is what the walker keeps of the descriptors that name one
+// blob: each distinct size they give, with where it was first seen, and
+// whether any of them is local (has no URLs). It is not every descriptor:
+// memory then grows with the distinct blobs of a layout, not with its
+// descriptors (a manifest listing one layer 27,000 times costs one entry).
+type reachInfo struct {
+	sizes []sizeRef
+	local bool
+}
+
+// sizeRef is a size descriptors give a blob and where the first of them
+// was found: a manifest or index ("manifest sha256:…"), or "index.json".
+type sizeRef struct {
+	size   int64 // -1: unknown (a schema1 layer)
 	parent string
+}
+
+// parent is where the blob was first found.
+func (ri *reachInfo) parent() string { return ri.sizes[0].parent }
+
+func (ri *reachInfo) add(d imgspecv1.Descriptor, parent string) {
+	if len(d.URLs) == 0 {
+		ri.local = true
+	}
+	for _, s := range ri.sizes {
+		if s.size == d.Size {
+			return
+		}
+	}
+	ri.sizes = append(ri.sizes, sizeRef{d.Size, parent})
 }
 
 // walkProblem is something the walker could not follow: a manifest or index
@@ -40,10 +65,10 @@ type walkProblem struct {
 }
 
 // reachable is the result of a walk: every blob reachable from the roots,
-// with every descriptor that referred to it, and the nodes whose content
+// with what the descriptors naming it say, and the nodes whose content
 // was read and verified while walking (manifests and indexes).
 type reachable struct {
-	refs     map[digest.Digest][]reachRef
+	refs     map[digest.Digest]*reachInfo
 	verified map[digest.Digest]bool
 	problems []walkProblem
 }
@@ -69,46 +94,56 @@ func (r *reachable) fatal() *walkProblem {
 // and the walk goes on; callers decide whether that is fatal (GC: yes,
 // because the children of an unreadable manifest are unknown).
 func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reachable {
-	r := &reachable{refs: map[digest.Digest][]reachRef{}, verified: map[digest.Digest]bool{}}
+	r := &reachable{refs: map[digest.Digest]*reachInfo{}, verified: map[digest.Digest]bool{}}
+	// Only manifests and indexes not yet expanded wait in the queue, each
+	// once; leaves are recorded as they are met. So the walk holds the
+	// distinct blobs and one document at a time, whatever the number of
+	// descriptors.
 	type item struct {
 		desc   imgspecv1.Descriptor
 		parent string
-		// node is true where a manifest or index belongs (an entry of
-		// index.json or of an index), so that the content decides when
-		// the mediaType does not (see classify).
-		node bool
 	}
 	var queue []item
-	for _, d := range roots {
-		queue = append(queue, item{d, imgspecv1.ImageIndexFile, true})
-	}
-	expanded := map[digest.Digest]bool{}
-	for len(queue) > 0 {
-		it := queue[0]
-		queue = queue[1:]
-		d := it.desc
+	queued := map[digest.Digest]bool{}
+	// visit records d, found in parent; node is true where a manifest or
+	// index belongs (an entry of index.json or of an index), so that the
+	// content decides when the mediaType does not (see classify).
+	visit := func(d imgspecv1.Descriptor, parent string, node bool) {
 		if err := validDescriptor(d); err != nil && (d.Size != -1 || indexjson.ValidDigest(d.Digest) != nil) { // -1: a schema1 layer
-			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err, true})
-			continue
+			r.problems = append(r.problems, walkProblem{d.Digest, parent, err, true})
+			return
 		}
-		r.refs[d.Digest] = append(r.refs[d.Digest], reachRef{desc: d, parent: it.parent})
-		if expanded[d.Digest] || (!it.node && !isWalkable(d.MediaType)) {
-			continue
+		info := r.refs[d.Digest]
+		if info == nil {
+			info = &reachInfo{}
+			r.refs[d.Digest] = info
 		}
+		info.add(d, parent)
+		if queued[d.Digest] || (!node && !isWalkable(d.MediaType)) {
+			return
+		}
+		queued[d.Digest] = true
+		queue = append(queue, item{d, parent})
+	}
+	for _, d := range roots {
+		visit(d, imgspecv1.ImageIndexFile, true)
+	}
+	for len(queue) > 0 {
+		it := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		d := it.desc
 		if err := checkContext(ctx); err != nil {
 			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err, false})
 			return r
 		}
 		kind, data, err := l.classify(ctx, d)
 		if err != nil {
-			expanded[d.Digest] = true
 			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err, false})
 			continue
 		}
 		if kind == leafNode {
-			continue // another descriptor of it may still say it is a node
+			continue
 		}
-		expanded[d.Digest] = true
 		children, malformed, err := l.children(ctx, d, kind, data)
 		if err != nil {
 			r.problems = append(r.problems, walkProblem{d.Digest, it.parent, err, false})
@@ -120,7 +155,7 @@ func (l *Layout) walk(ctx context.Context, roots []imgspecv1.Descriptor) *reacha
 		r.verified[d.Digest] = true
 		what := kind.String() + " " + d.Digest.String()
 		for _, c := range children {
-			queue = append(queue, item{c, what, kind == indexNode})
+			visit(c, what, kind == indexNode)
 		}
 	}
 	return r
