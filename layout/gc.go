@@ -60,7 +60,6 @@ func (r *GCResult) total() *GCResult {
 	return r
 }
 
-
 // Test hooks, set only by this package's crash tests (which kill the
 // process from inside them to stop it at an exact point).
 var (
