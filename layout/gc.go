@@ -132,8 +132,15 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		return nil, fmt.Errorf("collecting garbage in %s: %w", l.dir, err)
 	}
 	if len(orphans) > 0 {
-		idx.Manifests, res.Entries = removeEntries(idx.Manifests, orphans)
+		// The removal is a transaction under the lock held, like every
+		// other: finish updates the fallback tags that named a removed
+		// referrer (dry runs write nothing).
+		tx := &IndexTx{l: l, ctx: ctx, idx: idx, before: referrersOf(idx.Manifests)}
+		res.Entries = tx.remove(orphans)
 		if !opts.dryRun {
+			if err := tx.finish(); err != nil {
+				return nil, err
+			}
 			if err := l.writeIndex(idx); err != nil {
 				return nil, err
 			}

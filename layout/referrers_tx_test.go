@@ -29,6 +29,16 @@ func TestRemovingAReferrerUpdatesItsFallbackTag(t *testing.T) {
 			_, err := l.Delete(ctx, sel(t, "@"+strconv.Itoa(pos)))
 			return err
 		}, []string{"b"}},
+		{"gc, after another tool removed the subject", []string{"a", "b"}, func(ctx context.Context, t *testing.T, l *Layout, _ int, _ imgspecv1.Descriptor) error {
+			if err := l.updateRaw(ctx, func(idx *imgspecv1.Index) error {
+				idx.Manifests = idx.Manifests[1:] // the image "app"
+				return nil
+			}); err != nil {
+				return err
+			}
+			_, err := l.GC(ctx)
+			return err
+		}, nil},
 		{"delete the only one", []string{"a"}, func(ctx context.Context, t *testing.T, l *Layout, _ int, d imgspecv1.Descriptor) error {
 			_, err := l.Delete(ctx, sel(t, "@"+d.Digest.String()))
 			return err
