@@ -113,9 +113,10 @@ func (d *imageDestination) PutBlob(ctx context.Context, stream io.Reader, inputI
 }
 
 // TryReusingBlob reports whether the blob is already in the layout with
-// the expected size, in which case copy.Image does not send it again, or
-// can be linked from another layout on the same file system that is open
-// as a source (reuse.go), in which case it is linked now.
+// the expected size and content (intactForReuse), in which case
+// copy.Image does not send it again, or can be linked from another layout
+// on the same file system that is open as a source (reuse.go), in which
+// case it is linked now.
 func (d *imageDestination) TryReusingBlob(ctx context.Context, info types.BlobInfo, _ types.BlobInfoCache, _ bool) (bool, types.BlobInfo, error) {
 	if info.Digest == "" {
 		return false, types.BlobInfo{}, errors.New("can not check for a blob with unknown digest")
@@ -133,6 +134,9 @@ func (d *imageDestination) TryReusingBlob(ctx context.Context, info types.BlobIn
 	}
 	if info.Size >= 0 && size != info.Size {
 		return false, types.BlobInfo{}, nil
+	}
+	if ok, err := d.intactForReuse(ctx, info.Digest, size); !ok || err != nil {
+		return false, types.BlobInfo{}, err
 	}
 	return true, types.BlobInfo{Digest: info.Digest, Size: size}, nil
 }

@@ -3,9 +3,11 @@ package destination
 import (
 	"context"
 	"errors"
+	"io"
 
 	"github.com/ocilayout/ocilayout/internal/linkcache"
 	"github.com/ocilayout/ocilayout/layout"
+	"github.com/opencontainers/go-digest"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/image/v5/types"
 )
@@ -50,4 +52,30 @@ func (d *imageDestination) linkFromOpenSources(ctx context.Context, info types.B
 		return true, size, nil
 	}
 	return false, 0, nil
+}
+
+// intactForReuse reports whether blob dg, already in the layout, may be
+// reused by a new image: its content hashes to dg. A blob that rotted on
+// disk (right size, wrong bytes) would otherwise be reused on its size
+// alone, so that the new tag names a corrupt blob and nothing ever repairs
+// it; reported as not reusable instead, it is streamed again, and PutBlob
+// replaces the rotten file with the verified content. Hashing costs one
+// read of what the copy would otherwise skip; WithTrustedLinks, which
+// trusts blobs on disk as much as their metadata, skips it.
+func (d *imageDestination) intactForReuse(ctx context.Context, dg digest.Digest, size int64) (bool, error) {
+	if d.opts.TrustLinks {
+		return true, nil
+	}
+	r, _, err := d.layout.BlobReader(ctx, dg, size)
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	_, err = io.Copy(io.Discard, r)
+	var integrity *layout.IntegrityError
+	if errors.As(err, &integrity) {
+		logrus.Warnf("Not reusing blob %s: %v; fetching it again", dg, err)
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -39,9 +39,12 @@ type DeleteResult struct {
 // blob is removed, because other layouts may use it (see GC).
 func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error) {
 	dir := l.dir
+	ctx = withRepairLimit(ctx) // delete must be able to shrink an oversized index.json
 	res := &DeleteResult{Entries: []imgspecv1.Descriptor{}}
 	var candidates map[digest.Digest]bool
+	var done *IndexTx
 	err := l.Update(ctx, func(tx *IndexTx) error {
+		done = tx
 		idx := tx.idx
 		drop, err := l.selectForDelete(ctx, idx, sel)
 		if err != nil {
@@ -67,6 +70,11 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deleting %s from %s: %w", describeSelector(sel), dir, err)
+	}
+	// Fallback tags rewritten without a deleted referrer leave their old
+	// index behind.
+	for d := range l.walk(ctx, done.replaced).refs {
+		candidates[d] = true
 	}
 	if testHookDeleteCommitted != nil {
 		testHookDeleteCommitted()

@@ -39,6 +39,10 @@ type GCResult struct {
 	// interrupted ocilayout writes.
 	Blobs     []RemovedFile `json:"blobs"`
 	TempFiles []RemovedFile `json:"tempFiles"`
+	// Skipped are descriptors GC could not follow and worked around (an
+	// invalid digest names no blob anyone can read); it keeps everything
+	// else they are next to.
+	Skipped []Problem `json:"skipped"`
 	// SharedBlobDir is true when the layout keeps its blobs in a shared
 	// directory, whose blobs GC never removes (see GC).
 	SharedBlobDir bool `json:"sharedBlobDir"`
@@ -92,7 +96,10 @@ var (
 // same layout, e.g. with a destination still open: it would wait for itself.
 //
 // GC fails, removing no blob, if a reachable manifest or index cannot be
-// read: what it refers to is then unknown. Run Verify to see why. A crash
+// read: what it refers to is then unknown. Run Verify to see why. A
+// descriptor that names no blob anyone can read (an invalid digest: an
+// unknown algorithm, uppercase hex) is skipped instead and listed in
+// Skipped: one such entry must not stop collection of the whole layout. A crash
 // during GC leaves a sound layout with some garbage left; GC again finishes.
 func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 	var o gcOptions
@@ -104,7 +111,7 @@ func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 		return nil, err
 	}
 	defer release()
-	return l.gcLocked(ctx, o, nil)
+	return l.gcLocked(withRepairLimit(ctx), o, nil)
 }
 
 // gcLocked is GC once the exclusive lease is held. With candidates non-nil
@@ -115,7 +122,7 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		return nil, err
 	}
 	defer unlock()
-	res := &GCResult{DryRun: opts.dryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}}
+	res := &GCResult{DryRun: opts.dryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}, Skipped: []Problem{}}
 	idx, err := l.Index(ctx)
 	if err != nil {
 		return nil, err
@@ -125,16 +132,25 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		return nil, fmt.Errorf("collecting garbage in %s: %w", l.dir, err)
 	}
 	if len(orphans) > 0 {
-		idx.Manifests, res.Entries = removeEntries(idx.Manifests, orphans)
+		// The removal is a transaction under the lock held, like every
+		// other: finish updates the fallback tags that named a removed
+		// referrer (dry runs write nothing).
+		tx := &IndexTx{l: l, ctx: ctx, idx: idx, before: referrersOf(idx.Manifests)}
+		res.Entries = tx.remove(orphans)
 		if !opts.dryRun {
+			if err := tx.finish(); err != nil {
+				return nil, err
+			}
 			if err := l.writeIndex(idx); err != nil {
 				return nil, err
 			}
 		}
 	}
 	reach := l.walk(ctx, idx.Manifests)
-	if len(reach.problems) > 0 {
-		p := reach.problems[0]
+	for _, p := range reach.problems {
+		res.Skipped = append(res.Skipped, l.blobProblem(p.digest, p.err, "referenced by "+p.parent))
+	}
+	if p := reach.fatal(); p != nil {
 		return nil, fmt.Errorf("not collecting garbage in %s: %s (referenced by %s) cannot be read, so what it refers to is unknown (run ocilayout verify): %w", l.dir, p.digest, p.parent, p.err)
 	}
 	removed := 0

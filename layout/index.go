@@ -16,8 +16,9 @@ import (
 )
 
 // maxIndexSize bounds index.json. 64 MiB holds several hundred thousand
-// entries; anything larger is treated as hostile rather than read.
-const maxIndexSize = 64 << 20
+// entries; anything larger is treated as hostile rather than read, and
+// never written (see indexlimit.go). A variable for the tests.
+var maxIndexSize int64 = 64 << 20
 
 // Index reads index.json. It takes no lock: writers replace the file by
 // rename, so a reader sees either the old or the new index, whole.
@@ -30,7 +31,7 @@ func (l *Layout) Index(ctx context.Context) (*imgspecv1.Index, error) {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}
 	defer f.Close()
-	data, err := readAllSized(f, maxIndexSize)
+	data, err := readAllSized(f, indexLimit(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}
@@ -58,8 +59,13 @@ func readAllSized(f *os.File, limit int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// parseIndex decodes an image index and checks every descriptor's digest,
-// so that nothing later joins an unchecked string into a path.
+// parseIndex decodes an image index. An entry whose digest is invalid (an
+// unknown algorithm, uppercase hex, "../") or whose size is negative is
+// kept as it is, opaque: refusing the whole index for it would make one
+// bad entry brick the layout, even for the delete @N that removes it.
+// Nothing joins such a digest into a path (blobstore.Path validates every
+// digest), and resolution and the walker skip it, naming it
+// (validDescriptor).
 func parseIndex(data []byte, what string) (*imgspecv1.Index, error) {
 	idx, err := indexjson.Decode(data)
 	if err != nil {
@@ -68,15 +74,19 @@ func parseIndex(data []byte, what string) (*imgspecv1.Index, error) {
 	if idx.SchemaVersion != 2 {
 		return nil, fmt.Errorf("parsing %s: schemaVersion %d, expected 2", what, idx.SchemaVersion)
 	}
-	for i, d := range idx.Manifests {
-		if err := indexjson.ValidDigest(d.Digest); err != nil {
-			return nil, fmt.Errorf("parsing %s: entry %d has invalid digest %q: %w", what, i, string(d.Digest), err)
-		}
-		if d.Size < 0 {
-			return nil, fmt.Errorf("parsing %s: entry %d (%s) has negative size %d", what, i, d.Digest, d.Size)
-		}
-	}
 	return idx, nil
+}
+
+// validDescriptor reports why d names no blob the engine can read: an
+// invalid digest or a negative size.
+func validDescriptor(d imgspecv1.Descriptor) error {
+	if err := indexjson.ValidDigest(d.Digest); err != nil {
+		return fmt.Errorf("invalid digest %q: %w", string(d.Digest), err)
+	}
+	if d.Size < 0 {
+		return fmt.Errorf("descriptor %s has negative size %d", d.Digest, d.Size)
+	}
+	return nil
 }
 
 // writeIndex replaces index.json atomically and durably. Callers hold the
@@ -88,7 +98,11 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 	// Encoding straight into the temp file keeps a large index (10,000
 	// tags are ~2.4 MB) from being built up in a growing buffer first.
 	err := atomicfile.WriteFunc(l.root, imgspecv1.ImageIndexFile, func(w *bufio.Writer) error {
-		return indexjson.Encode(w, idx)
+		lw := l.limitIndexWriter(w)
+		if err := indexjson.Encode(lw, idx); err != nil {
+			return err
+		}
+		return lw.Flush()
 	})
 	if err != nil {
 		return fmt.Errorf("writing index.json of %s: %w", l.dir, err)
@@ -117,7 +131,7 @@ func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
 	if err != nil {
 		return err
 	}
-	tx := &IndexTx{l: l, ctx: ctx, idx: idx}
+	tx := &IndexTx{l: l, ctx: ctx, idx: idx, before: referrersOf(idx.Manifests)}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -151,7 +165,9 @@ type IndexTx struct {
 	l        *Layout
 	ctx      context.Context
 	idx      *imgspecv1.Index
-	subjects []digest.Digest // whose fallback tag finish rewrites, in order
+	subjects []digest.Digest        // whose fallback tag finish rewrites, in order
+	before   referrerSets           // the referrers when the transaction began
+	replaced []imgspecv1.Descriptor // fallback tag entries finish replaced or dropped
 }
 
 // Entries returns the entries as they stand in the transaction. The slice
@@ -163,12 +179,17 @@ func (tx *IndexTx) Entries() []imgspecv1.Descriptor { return tx.idx.Manifests }
 // when it is left with no name (together with the referrers whose subject
 // it was, unless another entry still has its digest), because an untagged
 // leftover of a tag move is what makes other layouts grow forever. An
-// untagged write of a digest already present changes nothing.
+// untagged write of a digest already present changes nothing. An image
+// the walker cannot follow whole (an invalid descriptor, a document whose
+// shape is broken) is refused: GC and Verify could not maintain it.
 func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	if name != "" {
 		if err := validateName(name); err != nil {
 			return err
 		}
+	}
+	if err := tx.l.checkMaintainable(tx.ctx, desc); err != nil {
+		return err
 	}
 	applyTag(tx.idx, desc, name)
 	return nil
@@ -191,6 +212,13 @@ func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
 	}
 	tx.idx.Manifests = dropReferrersOf(kept, gone)
 	return n
+}
+
+// remove drops the entries at the positions in drop and returns them.
+func (tx *IndexTx) remove(drop map[int]bool) []imgspecv1.Descriptor {
+	var removed []imgspecv1.Descriptor
+	tx.idx.Manifests, removed = removeEntries(tx.idx.Manifests, drop)
+	return removed
 }
 
 func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) {

@@ -123,19 +123,27 @@ func (tx *IndexTx) AddReferrers(subject digest.Digest, refs ...imgspecv1.Descrip
 }
 
 // finish rewrites the fallback tag of every subject whose referrers the
-// transaction changed, once each. The tag's index blob is written here,
-// under the lock, because its content is the referrers the re-read index
-// holds, which only the lock holder knows.
+// transaction changed, once each: those AddReferrers added to, and those
+// that lost a referrer by any verb (see removedReferrers). The tag's index
+// blob is written here, under the lock, because its content is the
+// referrers the re-read index holds, which only the lock holder knows.
 func (tx *IndexTx) finish() error {
+	gone := removedReferrers(tx.before, referrersOf(tx.idx.Manifests))
+	subjects := tx.subjects
+	for s := range gone {
+		subjects = append(subjects, s)
+	}
 	done := map[digest.Digest]bool{}
-	for _, s := range tx.subjects {
+	for _, s := range subjects {
 		if done[s] {
 			continue
 		}
 		done[s] = true
-		if err := tx.l.writeReferrersTag(tx.ctx, tx.idx, s, referrersTag(s)); err != nil {
+		old, err := tx.l.writeReferrersTag(tx.ctx, tx.idx, s, referrersTag(s), gone[s])
+		if err != nil {
 			return err
 		}
+		tx.replaced = append(tx.replaced, old...)
 	}
 	return nil
 }
@@ -207,7 +215,7 @@ func (l *Layout) rootsOf(ctx context.Context, idx *imgspecv1.Index, d digest.Dig
 	var roots []digest.Digest
 	seen := map[digest.Digest]bool{}
 	for _, e := range idx.Manifests {
-		if !isIndexMediaType(e.MediaType) || e.Annotations[AnnotationSubject] != "" || seen[e.Digest] {
+		if e.Annotations[AnnotationSubject] != "" || seen[e.Digest] {
 			continue
 		}
 		seen[e.Digest] = true
@@ -253,13 +261,15 @@ func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactT
 			add(e)
 		}
 	}
-	if tagEntry != nil && isIndexMediaType(tagEntry.MediaType) {
-		list, err := l.readIndexBlob(ctx, *tagEntry)
+	if tagEntry != nil {
+		list, ok, err := l.fallbackTagList(ctx, *tagEntry, subject)
 		if err != nil {
-			return nil, fmt.Errorf("reading referrers tag %s: %w", tag, err)
+			return nil, err
 		}
-		for _, d := range list.Manifests {
-			add(d)
+		if ok {
+			for _, d := range list.Manifests {
+				add(d)
+			}
 		}
 	}
 	return out, nil
@@ -269,7 +279,10 @@ func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactT
 // points tag at it, in place if the tag exists. The tag's entry carries
 // AnnotationSubject too, so that it goes with its subject on a tag move
 // and is not taken for an image when a layout is opened without a name.
-func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, subject digest.Digest, tag string) error {
+// The referrers in removed are left out even when the old tag lists them;
+// a tag of ours left listing nothing is dropped. It returns the entries it
+// replaced or dropped, whose blobs may now be garbage.
+func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, subject digest.Digest, tag string, removed map[digest.Digest]bool) ([]imgspecv1.Descriptor, error) {
 	list := imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{}}
 	listed := map[digest.Digest]bool{}
 	roots := map[string]bool{}
@@ -291,15 +304,22 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 	// gc do), not only index.json.
 	foreign := 0
 	for _, e := range idx.Manifests {
-		if entryName(e) != tag || !isIndexMediaType(e.MediaType) {
+		if entryName(e) != tag {
 			continue
 		}
-		old, err := l.readIndexBlob(ctx, e)
+		old, ok, err := l.fallbackTagList(ctx, e, subject)
 		if err != nil {
-			return fmt.Errorf("reading referrers tag %s: %w", tag, err)
+			return nil, err
+		}
+		if !ok {
+			// A user's image holds the name: it stays, and the referrers
+			// are recorded only as the untagged entries carrying
+			// AnnotationSubject, which this module, oras-go and
+			// notation read.
+			return nil, nil
 		}
 		for _, r := range old.Manifests {
-			if listed[r.Digest] {
+			if listed[r.Digest] || removed[r.Digest] {
 				continue
 			}
 			listed[r.Digest] = true
@@ -307,13 +327,26 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 			foreign++
 		}
 	}
+	if len(list.Manifests) == 0 {
+		var dropped []imgspecv1.Descriptor
+		kept := idx.Manifests[:0]
+		for _, e := range idx.Manifests {
+			if entryName(e) != tag || e.Annotations[AnnotationSubject] != subject.String() {
+				kept = append(kept, e)
+			} else {
+				dropped = append(dropped, e)
+			}
+		}
+		idx.Manifests = kept
+		return dropped, nil
+	}
 	data, err := json.Marshal(list)
 	if err != nil {
-		return fmt.Errorf("encoding referrers index of %s: %w", subject, err)
+		return nil, fmt.Errorf("encoding referrers index of %s: %w", subject, err)
 	}
 	d, err := l.putBytes(ctx, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	entry := imgspecv1.Descriptor{
 		MediaType:   imgspecv1.MediaTypeImageIndex,
@@ -333,9 +366,12 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 	for i, e := range idx.Manifests {
 		if entryName(e) == tag {
 			idx.Manifests[i] = entry
-			return nil
+			if e.Digest == entry.Digest {
+				return nil, nil
+			}
+			return []imgspecv1.Descriptor{e}, nil
 		}
 	}
 	idx.Manifests = append(idx.Manifests, entry)
-	return nil
+	return nil, nil
 }

@@ -51,6 +51,9 @@ func (l *Layout) Resolve(ctx context.Context, idx *imgspecv1.Index, sel Selector
 		var other []string
 		for _, d := range idx.Manifests {
 			if entryName(d) == sel.name {
+				if err := validDescriptor(d); err != nil {
+					return imgspecv1.Descriptor{}, fmt.Errorf("name %q in %s: %w", sel.name, l.dir, err)
+				}
 				if isImageMediaType(d.MediaType) {
 					return d, nil
 				}
@@ -98,34 +101,66 @@ func (l *Layout) Resolve(ctx context.Context, idx *imgspecv1.Index, sel Selector
 	return imgspecv1.Descriptor{}, fmt.Errorf("layout %s holds %d images; choose one with :NAME, :@N or :@DIGEST (%s)", l.dir, len(images), strings.Join(choices, ", "))
 }
 
-// findDigest searches descs and, depth first, the indexes among them.
+// findDigest searches descs and, depth first, the indexes among them. An
+// index that cannot be read does not stop the search (an unrelated broken
+// image must not hide the one asked for); it is reported, joined, only
+// when want is found nowhere else, because it might have held want.
 func (l *Layout) findDigest(ctx context.Context, descs []imgspecv1.Descriptor, want digest.Digest, seen map[digest.Digest]bool) (imgspecv1.Descriptor, bool, error) {
+	var unread []error
+	found, ok := l.searchDigest(ctx, descs, want, seen, &unread)
+	if err := ctx.Err(); err != nil {
+		return imgspecv1.Descriptor{}, false, err
+	}
+	if ok || len(unread) == 0 {
+		return found, ok, nil
+	}
+	return imgspecv1.Descriptor{}, false, fmt.Errorf("%s not found, and %d index(es) that might hold it cannot be read: %w", want, len(unread), errors.Join(unread...))
+}
+
+func (l *Layout) searchDigest(ctx context.Context, descs []imgspecv1.Descriptor, want digest.Digest, seen map[digest.Digest]bool, unread *[]error) (imgspecv1.Descriptor, bool) {
 	for _, d := range descs {
 		if d.Digest == want {
-			return d, true, nil
+			return d, true
 		}
 	}
 	for _, d := range descs {
-		if !isIndexMediaType(d.MediaType) || seen[d.Digest] {
+		if seen[d.Digest] || validDescriptor(d) != nil || ctx.Err() != nil {
 			continue
 		}
 		seen[d.Digest] = true
-		child, err := l.readIndexBlob(ctx, d)
+		kind, data, err := l.classify(ctx, d)
 		if err != nil {
-			return imgspecv1.Descriptor{}, false, err
+			*unread = append(*unread, err)
+			continue
 		}
-		if found, ok, err := l.findDigest(ctx, child.Manifests, want, seen); err != nil || ok {
-			return found, ok, err
+		if kind != indexNode {
+			continue
+		}
+		child, err := l.readIndexData(ctx, d, data)
+		if err != nil {
+			*unread = append(*unread, err)
+			continue
+		}
+		if found, ok := l.searchDigest(ctx, child.Manifests, want, seen, unread); ok {
+			return found, true
 		}
 	}
-	return imgspecv1.Descriptor{}, false, nil
+	return imgspecv1.Descriptor{}, false
 }
 
 // readIndexBlob reads and verifies the index (or manifest list) desc names.
 func (l *Layout) readIndexBlob(ctx context.Context, desc imgspecv1.Descriptor) (*imgspecv1.Index, error) {
-	data, err := l.ReadBlob(ctx, desc.Digest, desc.Size)
-	if err != nil {
-		return nil, err
+	return l.readIndexData(ctx, desc, nil)
+}
+
+// readIndexData parses data as the index desc names, reading (and
+// verifying) it first when data is nil.
+func (l *Layout) readIndexData(ctx context.Context, desc imgspecv1.Descriptor, data []byte) (*imgspecv1.Index, error) {
+	if data == nil {
+		var err error
+		if data, err = l.ReadBlob(ctx, desc.Digest, desc.Size); err != nil {
+			return nil, err
+		}
 	}
 	return parseIndex(data, "index "+desc.Digest.String()+" in "+l.dir)
 }

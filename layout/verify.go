@@ -89,9 +89,9 @@ func (l *Layout) Verify(ctx context.Context) (*VerifyReport, error) {
 		v.add(l.blobProblem(p.digest, p.err, "referenced by "+p.parent))
 	}
 	var jobs []blobJob
-	for d, refs := range reach.refs {
+	for d, info := range reach.refs {
 		if !failed[d] {
-			jobs = append(jobs, blobJob{digest: d, refs: refs, hash: !reach.verified[d]})
+			jobs = append(jobs, blobJob{digest: d, info: info, hash: !reach.verified[d]})
 		}
 	}
 	// The scan of the blob directories needs only the walk's result, so it
@@ -166,7 +166,7 @@ func (v *verifier) checkLayoutFile() {
 // blobJob is one reachable blob to check, with every descriptor naming it.
 type blobJob struct {
 	digest digest.Digest
-	refs   []reachRef
+	info   *reachInfo
 	hash   bool // false when the walker already read and verified it
 }
 
@@ -224,10 +224,10 @@ func (v *verifier) checkBlobs(ctx context.Context, jobs []blobJob) {
 func (v *verifier) checkBlob(ctx context.Context, roots algRoots, j blobJob, buf []byte) {
 	f, err := v.openBlob(ctx, roots, j.digest)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && allForeign(j.refs) {
+		if errors.Is(err, fs.ErrNotExist) && !j.info.local {
 			return // a non-distributable layer fetched from its URLs
 		}
-		v.add(v.l.blobProblem(j.digest, err, "referenced by "+j.refs[0].parent))
+		v.add(v.l.blobProblem(j.digest, err, "referenced by "+j.info.parent()))
 		return
 	}
 	defer f.Close()
@@ -236,11 +236,9 @@ func (v *verifier) checkBlob(ctx context.Context, roots algRoots, j blobJob, buf
 		v.add(Problem{Kind: problemUnreadable, Digest: j.digest, Detail: err.Error()})
 		return
 	}
-	seen := map[int64]bool{}
-	for _, r := range j.refs {
-		if r.desc.Size != fi.Size() && !seen[r.desc.Size] {
-			seen[r.desc.Size] = true
-			v.add(Problem{Kind: problemSize, Digest: j.digest, Detail: fmt.Sprintf("blob is %d bytes, descriptor in %s says %d", fi.Size(), r.parent, r.desc.Size)})
+	for _, r := range j.info.sizes {
+		if r.size >= 0 && r.size != fi.Size() { // -1: schema1 gives no size
+			v.add(Problem{Kind: problemSize, Digest: j.digest, Detail: fmt.Sprintf("blob is %d bytes, descriptor in %s says %d", fi.Size(), r.parent, r.size)})
 		}
 	}
 	v.mu.Lock()
@@ -263,15 +261,6 @@ func (v *verifier) checkBlob(ctx context.Context, roots algRoots, j blobJob, buf
 	if got := digest.NewDigest(j.digest.Algorithm(), h); got != j.digest {
 		v.add(Problem{Kind: problemDigest, Digest: j.digest, Detail: "content has digest " + got.String()})
 	}
-}
-
-func allForeign(refs []reachRef) bool {
-	for _, r := range refs {
-		if len(r.desc.URLs) == 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // blobProblem classifies an error reading blob d.

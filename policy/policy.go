@@ -55,11 +55,8 @@ func Namespaces(resolvedDir string) []string {
 }
 
 // ValidateScope checks a key of transports.<name> in a policy file. It
-// accepts exactly the values Identity and Namespaces can return (absolute,
-// clean paths other than "/"), plus DIR:NAME, where DIR obeys the same rules
-// and NAME passes validateName (a ref.name check supplied by the caller,
-// which keeps this package free of the layout package). If validateName is
-// nil, DIR:NAME scopes are refused.
+// accepts exactly the values Identity and Namespaces can return: absolute,
+// clean paths other than "/", without ':'.
 //
 // Why these refusals matter: policy lookup is an exact string match against
 // Identity and Namespaces. A scope that can never match (a relative path, or
@@ -69,27 +66,21 @@ func Namespaces(resolvedDir string) []string {
 // mean the same as the default "" and could shadow it unexpectedly. Empty
 // paths are refused because they identify nothing.
 //
-// DIR:NAME scopes are accepted only because the built-in oci: transport
-// accepts them, and a policy file written for it must keep loading after
-// this transport replaces oci:. They do not select an image (the NAME is not
-// part of Identity, see there): such a scope only matches a directory whose
-// resolved path itself contains ':', e.g. reached through a symlink. NAME is
-// still validated so that a typo is reported rather than ignored.
-func ValidateScope(scope string, validateName func(string) error) error {
-	dir, name, hasName := strings.Cut(scope, ":")
-	if err := validateDir(scope, dir); err != nil {
-		return err
+// DIR:NAME scopes are refused for the same reason, fail closed: an
+// administrator who writes "/srv/images:prod": signedBy means "images named
+// prod in /srv/images need a signature", but the identity of every image of
+// a layout is its directory (see Identity: a NAME can be bypassed by @N or
+// @DIGEST, which select the same manifest), so such a scope would never
+// match and the image would get the default instead. The built-in oci:
+// transport accepts these scopes with the same never-matching effect; a
+// policy file that has them is refused when this transport replaces oci:,
+// which is the point. A directory whose resolved path contains ':' cannot
+// be given a policy of its own; its parent's applies.
+func ValidateScope(scope string) error {
+	if dir, name, hasName := strings.Cut(scope, ":"); hasName {
+		return fmt.Errorf("invalid policy scope %q: policy applies to a whole layout directory, so %q cannot be scoped to the image %q in it (an image can be selected by :@N or :@DIGEST too); use %q", scope, scope, name, dir)
 	}
-	if !hasName {
-		return nil
-	}
-	if validateName == nil {
-		return fmt.Errorf("invalid policy scope %q: DIR:NAME scopes are not supported here", scope)
-	}
-	if err := validateName(name); err != nil {
-		return fmt.Errorf("invalid policy scope %q: %w", scope, err)
-	}
-	return nil
+	return validateDir(scope, scope)
 }
 
 func validateDir(scope, dir string) error {

@@ -264,8 +264,8 @@ func TestValidatePolicyConfigurationScope(t *testing.T) {
 		ok    bool
 	}{
 		{"/a/b", true},
-		{"/a/b:foo", true},
-		{"/a/b:quay.io/ns/img:1.0", true},
+		{"/a/b:foo", false}, // identity is the directory: it would never match
+		{"/a/b:quay.io/ns/img:1.0", false},
 		{"/a/b:Bad Name", false},
 		{"/a/b:@0", false},
 		{"/a/b:", false},

@@ -45,7 +45,7 @@ func (t Transport) ParseReference(s string) (types.ImageReference, error) {
 // containers/image calls it when policy.json is parsed, so a bad scope is
 // reported then rather than silently never matching.
 func (t Transport) ValidatePolicyConfigurationScope(scope string) error {
-	return policy.ValidateScope(scope, validateName)
+	return policy.ValidateScope(scope)
 }
 
 // ParseReference parses PATH[:SELECTOR] with the default transport

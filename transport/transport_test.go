@@ -68,15 +68,38 @@ func TestReplaceOCI(t *testing.T) {
 	}
 
 	// policy.json scopes for transports.oci are now validated by us.
-	good := `{"default":[{"type":"reject"}],"transports":{"oci":{"/a/b":[{"type":"insecureAcceptAnything"}],"/a/b:foo":[{"type":"reject"}]}}}`
+	good := `{"default":[{"type":"reject"}],"transports":{"oci":{"/a/b":[{"type":"insecureAcceptAnything"}]}}}`
 	if _, err := signature.NewPolicyFromBytes([]byte(good)); err != nil {
 		t.Errorf("valid policy refused: %v", err)
 	}
-	for _, scope := range []string{"/a/b:Bad Name", "a/b", "/a/../b"} {
+	// DIR:NAME would never match (identity is the directory): refused.
+	for _, scope := range []string{"/a/b:Bad Name", "/a/b:foo", "a/b", "/a/../b"} {
 		bad := `{"default":[{"type":"reject"}],"transports":{"oci":{"` + scope + `":[{"type":"reject"}]}}}`
 		_, err := signature.NewPolicyFromBytes([]byte(bad))
 		if err == nil || !strings.Contains(err.Error(), scope) {
 			t.Errorf("scope %q: got %v", scope, err)
+		}
+	}
+}
+
+// TestPolicyRefusesDirNameScopes: a policy.json scope "DIR:NAME" for
+// oci-layout would never match (the identity of every image of a layout
+// is its directory), so an administrator's "/srv/images:prod": signedBy
+// would silently give way to the default; the policy is refused when it is
+// parsed instead, naming the scope (containers/image reports a scope its
+// transport refuses as "Unknown key"; the transport's own error, which
+// names the directory to use, is what ValidatePolicyConfigurationScope
+// returns).
+func TestPolicyRefusesDirNameScopes(t *testing.T) {
+	for _, scope := range []string{"/srv/images:prod", "/srv/images:registry.example.com/ns/app:v1"} {
+		p := `{"default":[{"type":"insecureAcceptAnything"}],"transports":{"oci-layout":{"` + scope + `":[{"type":"reject"}]}}}`
+		_, err := signature.NewPolicyFromBytes([]byte(p))
+		if err == nil || !strings.Contains(err.Error(), scope) {
+			t.Errorf("policy with scope %q: %v, want a refusal naming it", scope, err)
+		}
+		err = reference.NewTransport(reference.TransportName).ValidatePolicyConfigurationScope(scope)
+		if err == nil || !strings.Contains(err.Error(), `use "/srv/images"`) {
+			t.Errorf("scope %q: %v, want an error naming the directory to use", scope, err)
 		}
 	}
 }

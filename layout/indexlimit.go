@@ -1,0 +1,71 @@
+package layout
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// How index.json's size is bounded. Readers refuse an index.json larger
+// than maxIndexSize (it would cost memory without limit), so writers never
+// grow it past that: a write that would is refused with an error saying
+// so, and leaves the file as it was. A larger index.json can still appear
+// (another tool wrote it, or an older ocilayout), and then every reader
+// refuses it; so that the layout can be repaired, Delete and GC read it
+// with a higher limit, maxRepairIndexSize, and may write it back as long
+// as they do not grow it: deleting entries shrinks it until readers accept
+// it again.
+
+// repairKey marks a context whose index reads use the repair limit.
+type repairKey struct{}
+
+// maxRepairIndexSize is the limit Delete and GC read index.json with.
+func maxRepairIndexSize() int64 { return 4 * maxIndexSize }
+
+// withRepairLimit returns ctx for the index reads of Delete and GC.
+func withRepairLimit(ctx context.Context) context.Context {
+	return context.WithValue(ctx, repairKey{}, true)
+}
+
+// indexLimit is the largest index.json a read under ctx accepts.
+func indexLimit(ctx context.Context) int64 {
+	if ctx.Value(repairKey{}) != nil {
+		return maxRepairIndexSize()
+	}
+	return maxIndexSize
+}
+
+// indexWriteLimit is the largest index.json a write may leave: what
+// readers accept, or, when the current one is already larger, its size
+// (a repair must be able to shrink it step by step).
+func (l *Layout) indexWriteLimit() int64 {
+	limit := maxIndexSize
+	if fi, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil && fi.Size() > limit {
+		limit = fi.Size()
+	}
+	return limit
+}
+
+// limitedWriter fails a write that would take the total past n bytes.
+type limitedWriter struct {
+	w    io.Writer
+	n    int64
+	what string
+}
+
+func (lw *limitedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > lw.n {
+		return 0, fmt.Errorf("%s would be larger than the %d-byte limit readers accept; delete images (or entries) first", lw.what, maxIndexSize)
+	}
+	lw.n -= int64(len(p))
+	return lw.w.Write(p)
+}
+
+// limitIndexWriter wraps w so that writing more than the index write limit
+// fails before the file is renamed into place.
+func (l *Layout) limitIndexWriter(w *bufio.Writer) *bufio.Writer {
+	return bufio.NewWriterSize(&limitedWriter{w: w, n: l.indexWriteLimit(), what: "index.json of " + l.dir}, 64<<10)
+}
