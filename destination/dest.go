@@ -209,12 +209,20 @@ func (d *imageDestination) Commit(ctx context.Context, _ types.UnparsedImage) er
 	if !ok {
 		return errors.New("commit without a manifest")
 	}
-	return d.layout.Update(ctx, func(tx *layout.IndexTx) error {
+	change := func(tx *layout.IndexTx) error {
 		if err := tx.Tag(desc, d.name); err != nil {
 			return err
 		}
 		return d.applyPendingSignatures(tx)
-	})
+	}
+	if d.opts.Batch != nil {
+		// The batch holds a write lease of its own from before this
+		// destination put its first blob until it commits, so gc keeps
+		// these blobs after Close releases ours.
+		d.opts.Batch.Defer(change)
+		return nil
+	}
+	return d.layout.Update(ctx, change)
 }
 
 // statBlob returns the size of blob d in the layout; the error wraps

@@ -159,15 +159,45 @@ func tagExisting(ctx context.Context, sys *types.SystemContext, dir string, d di
 		return err
 	}
 	defer lease.Release()
-	return l.Update(ctx, func(tx *layout.IndexTx) error {
-		for _, e := range tx.Entries() {
-			isIndex := e.MediaType == imgspecv1.MediaTypeImageIndex || e.MediaType == manifest.DockerV2ListMediaType
-			if e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" || (!wantIndex && isIndex) {
-				continue
-			}
-			desc := imgspecv1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size, Platform: e.Platform}
-			return tx.Tag(desc, name)
+	return l.Update(ctx, func(tx *layout.IndexTx) error { return tagIn(tx, d, name, wantIndex) })
+}
+
+// tagIn is tagExisting inside an index transaction.
+func tagIn(tx *layout.IndexTx, d digest.Digest, name string, wantIndex bool) error {
+	for _, e := range tx.Entries() {
+		isIndex := e.MediaType == imgspecv1.MediaTypeImageIndex || e.MediaType == manifest.DockerV2ListMediaType
+		if e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" || (!wantIndex && isIndex) {
+			continue
 		}
-		return errNotHeld
+		desc := imgspecv1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size, Platform: e.Platform}
+		return tx.Tag(desc, name)
+	}
+	return errNotHeld
+}
+
+// batch is the index transaction that many copies into one layout share
+// (reference.Batch): a first sync of thousands of tags rewrites index.json
+// once per batchSize images instead of once per image.
+type batch = reference.Batch
+
+func newBatch(sys *types.SystemContext, dir string) (*batch, error) {
+	return reference.NewBatch(dir, sys)
+}
+
+// batched is dest, committing into b.
+func batched(dest types.ImageReference, b *batch) types.ImageReference {
+	return reference.With(dest, reference.WithBatch(b))
+}
+
+// deferTag queues, in b, naming d as name; notHeld runs (inside the
+// transaction) when no entry holds d, and the caller copies instead.
+func deferTag(b *batch, d digest.Digest, name string, notHeld func()) {
+	b.Defer(func(tx *layout.IndexTx) error {
+		err := tagIn(tx, d, name, true)
+		if errors.Is(err, errNotHeld) {
+			notHeld()
+			return nil
+		}
+		return err
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/signature"
+	"go.podman.io/image/v5/types"
 )
 
 // Run syncs opts.Sources into opts.Destination: it lists the sources,
@@ -168,12 +169,56 @@ func (p *plan) run(ctx context.Context) error {
 		first[it.srcDigest] = it
 		primaries = append(primaries, it)
 	}
+	unbatched := map[*item]types.ImageReference{}
+	b, err := p.startBatch(len(toCopy), func(it *item) {
+		if it.sameAs != nil {
+			it.result = Result{Source: it.result.Source, Destination: it.result.Destination}
+			if err := tagExisting(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, it.sameAs.result.Digest, it.destName, true); err == nil {
+				it.result.Action, it.result.Digest = ActionCopied, it.sameAs.result.Digest
+				return
+			}
+		}
+		if d, ok := unbatched[it]; ok {
+			it.dest = d
+		}
+		it.result = Result{Source: it.result.Source, Destination: it.result.Destination}
+		p.copyOrTag(ctx, pcs, it)
+	})
+	if err != nil {
+		return err
+	}
+	if b != nil {
+		defer b.close()
+		for _, it := range primaries {
+			unbatched[it] = it.dest
+			it.dest = batched(it.dest, b.b)
+		}
+	}
 	each(primaries, func(it *item) {
 		p.copyOrTag(ctx, pcs, it)
+		if b != nil && it.result.Action == ActionCopied {
+			b.wait(ctx, it, done) // reported once its name is committed
+			return
+		}
 		done(it)
 	})
+	if b != nil {
+		b.flush(ctx, done)
+	}
+	var again []*item // secondaries whose image the batch did not find
+	var againMu sync.Mutex
 	each(secondaries, func(it *item) {
 		if f := it.sameAs; f.result.Action == ActionCopied {
+			if b != nil {
+				deferTag(b.b, f.result.Digest, it.destName, func() {
+					againMu.Lock()
+					again = append(again, it)
+					againMu.Unlock()
+				})
+				it.result.Action, it.result.Digest = ActionCopied, f.result.Digest
+				b.wait(ctx, it, done)
+				return
+			}
 			if err := tagExisting(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, f.result.Digest, it.destName, true); err == nil {
 				it.result.Action, it.result.Digest = ActionCopied, f.result.Digest
 				done(it)
@@ -183,6 +228,17 @@ func (p *plan) run(ctx context.Context) error {
 		p.copyOrTag(ctx, pcs, it)
 		done(it)
 	})
+	if b != nil {
+		b.flush(ctx, done)
+	}
+	for _, it := range again {
+		it.result = Result{Source: it.result.Source, Destination: it.result.Destination}
+		p.copyOrTag(ctx, pcs, it)
+		b.wait(ctx, it, done)
+	}
+	if b != nil {
+		b.flush(ctx, done)
+	}
 	for _, it := range p.items {
 		if it.reused != nil {
 			it.reused.close()

@@ -20,6 +20,16 @@ type Options struct {
 	// TrustLinks: a destination links blobs from other layouts without
 	// hashing them (see layout.Layout.LinkBlob).
 	TrustLinks bool
+	// Batch, when set, receives a destination's index change at Commit
+	// instead of the destination applying it (see reference.Batch).
+	Batch Deferrer
+}
+
+// Deferrer collects index changes, to apply them later in one
+// transaction. It is an interface holding a pointer, so Options stays
+// comparable (references are compared with ==).
+type Deferrer interface {
+	Defer(change func(*layout.IndexTx) error)
 }
 
 // Layout returns the layout.Options that sys asks for: the one place the
