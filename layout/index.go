@@ -10,6 +10,7 @@ import (
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
+	"github.com/ocilayout/ocilayout/layout/internal/regfile"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -24,7 +25,7 @@ func (l *Layout) Index(ctx context.Context) (*imgspecv1.Index, error) {
 	if err := checkContext(ctx); err != nil {
 		return nil, err
 	}
-	f, err := l.root.Open(imgspecv1.ImageIndexFile)
+	f, _, err := regfile.Open(l.root, imgspecv1.ImageIndexFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}

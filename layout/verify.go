@@ -15,6 +15,7 @@ import (
 
 	"github.com/ocilayout/ocilayout/layout/internal/blobstore"
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
+	"github.com/ocilayout/ocilayout/layout/internal/regfile"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -145,7 +146,7 @@ func (v *verifier) finish() *VerifyReport {
 }
 
 func (v *verifier) checkLayoutFile() {
-	f, err := v.l.root.Open(imgspecv1.ImageLayoutFile)
+	f, _, err := regfile.Open(v.l.root, imgspecv1.ImageLayoutFile)
 	if err != nil {
 		v.add(Problem{Kind: problemLayout, Path: imgspecv1.ImageLayoutFile, Detail: err.Error()})
 		return
@@ -306,10 +307,12 @@ func (l *Layout) isBrokenSymlink(d digest.Digest) bool {
 	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		return false
 	}
-	f, err := l.blobs.Root().Open(p)
+	f, _, err := regfile.Open(l.blobs.Root(), p)
 	if err == nil {
 		f.Close()
-		return false
+	}
+	if err == nil || errors.Is(err, regfile.ErrNotRegular) {
+		return false // it resolves, to a file or to something unreadable
 	}
 	return true
 }

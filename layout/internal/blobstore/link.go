@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
+	"github.com/ocilayout/ocilayout/layout/internal/regfile"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 )
@@ -60,7 +61,9 @@ func (s *Store) Link(ctx context.Context, srcBlobDir string, d digest.Digest, si
 		return "", nil
 	}
 	defer srcRoot.Close()
-	src, err := srcRoot.Open(p)
+	// A FIFO or device offered as a link source (a stale cache entry, or
+	// a hostile layout) is skipped without blocking, like a missing one.
+	src, _, err := regfile.Open(srcRoot, p)
 	if err != nil {
 		return "", nil
 	}
