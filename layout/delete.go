@@ -74,7 +74,7 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	if l.shared {
 		return res, nil
 	}
-	release, err := l.acquireGCLease()
+	release, err := l.acquireGCLease(ctx)
 	if err != nil {
 		return res, err
 	}

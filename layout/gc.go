@@ -56,7 +56,6 @@ func (r *GCResult) total() *GCResult {
 	return r
 }
 
-
 // Test hooks, set only by this package's crash tests (which kill the
 // process from inside them to stop it at an exact point).
 var (
@@ -74,7 +73,7 @@ var (
 //
 // Safety beside other processes: GC first takes the write lease
 // exclusively, which waits until no writer (any process holding a
-// WriteLease, e.g. an open destination) is between its first blob and its
+// Lease, e.g. an open destination or source) is between its first blob and its
 // commit, and keeps new writers out until it is done; then it takes the
 // index lock and reads index.json. So a blob that an in-flight writer has
 // put or decided to reuse is never collected, and every temp file left in
@@ -89,7 +88,7 @@ var (
 // out of scope.
 //
 // Because flock conflicts between open files of one process too, a
-// process must not call GC (or Delete) while it holds a WriteLease on the
+// process must not call GC (or Delete) while it holds a Lease on the
 // same layout, e.g. with a destination still open: it would wait for itself.
 //
 // GC fails, removing no blob, if a reachable manifest or index cannot be
@@ -100,7 +99,7 @@ func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	release, err := l.acquireGCLease()
+	release, err := l.acquireGCLease(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +110,7 @@ func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 // gcLocked is GC once the exclusive lease is held. With candidates non-nil
 // only those blobs may be removed (Delete reclaims what it unreferenced).
 func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[digest.Digest]bool) (*GCResult, error) {
-	unlock, err := l.lock(indexLockFile, true)
+	unlock, err := l.lock(ctx, indexLockFile, true)
 	if err != nil {
 		return nil, err
 	}

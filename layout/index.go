@@ -106,9 +106,9 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 // Every writer of the module goes through here: copy's Commit, Attach,
 // Delete, GC. fn runs with the lock held, so it should only change the
 // index; blobs belong before Update (PutBlob, PutArtifact), under a
-// WriteLease so that GC keeps them until the index names them.
+// Lease so that GC keeps them until the index names them.
 func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
-	unlock, err := l.lock(indexLockFile, true)
+	unlock, err := l.lock(ctx, indexLockFile, true)
 	if err != nil {
 		return err
 	}

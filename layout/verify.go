@@ -58,7 +58,6 @@ type VerifyReport struct {
 	Problems []Problem `json:"problems"` // sorted; empty when the layout is sound
 }
 
-
 // Verify checks the whole layout: oci-layout, index.json, every blob
 // reachable from it (present, a regular file inside the layout, of the size
 // every descriptor says, hashing to its digest; hashed in parallel on

@@ -31,7 +31,7 @@ type imageSource struct {
 // read once here: the source serves the image as it was when opened, even
 // if a writer moves the tag meanwhile.
 func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference, dir string, sel layout.Selector, opts imageopts.Options) (types.ImageSource, error) {
-	l, err := layout.Open(dir, imageopts.Layout(sys)...)
+	l, err := layout.Open(dir, opts.LayoutOptions(sys)...)
 	if err != nil {
 		return nil, err
 	}

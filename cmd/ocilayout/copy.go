@@ -16,7 +16,6 @@ import (
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/pkg/compression"
 	"go.podman.io/image/v5/signature"
-	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 )
 
@@ -105,11 +104,11 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	srcRef, err := alltransports.ParseImageName(args[0])
+	srcRef, err := opts.global.parseImageName(args[0])
 	if err != nil {
 		return fmt.Errorf("invalid source name %q: %w", args[0], err)
 	}
-	destRef, err := alltransports.ParseImageName(args[1])
+	destRef, err := opts.global.parseImageName(args[1])
 	if err != nil {
 		return fmt.Errorf("invalid destination name %q: %w", args[1], err)
 	}

@@ -51,7 +51,7 @@ selects.`,
 
 func (opts *listOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 	ctx := cmd.Context()
-	l, err := openLayout(args[0], opts.sharedBlobDir)
+	l, err := opts.global.openLayout(args[0], opts.sharedBlobDir)
 	if err != nil {
 		return err
 	}

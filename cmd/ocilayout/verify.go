@@ -37,7 +37,7 @@ active, or blobs of in-flight copies show up as unreachable.`,
 }
 
 func (opts *verifyOptions) run(cmd *cobra.Command, args []string) (retErr error) {
-	l, err := openLayout(args[0], opts.sharedBlobDir)
+	l, err := opts.global.openLayout(args[0], opts.sharedBlobDir)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,21 @@ type Options struct {
 	// TrustLinks: a destination links blobs from other layouts without
 	// hashing them (see layout.Layout.LinkBlob).
 	TrustLinks bool
+	// Layout are options for every layout.Open and layout.Create of the
+	// source or destination (e.g. layout.WithLockTimeout).
+	// A pointer, so that Options, and the references holding them, stay
+	// comparable values.
+	Layout *[]layout.Option
+}
+
+// LayoutOptions returns the layout.Options for a source or destination
+// under o: those sys asks for, then those set through the reference.
+func (o Options) LayoutOptions(sys *types.SystemContext) []layout.Option {
+	opts := Layout(sys)
+	if o.Layout != nil {
+		opts = append(opts, *o.Layout...)
+	}
+	return opts
 }
 
 // Layout returns the layout.Options that sys asks for: the one place the
