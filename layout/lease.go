@@ -64,6 +64,24 @@ func (l *Layout) AcquireWriteLease(ctx context.Context) (*Lease, error) {
 	return &Lease{release: release}, nil
 }
 
+// AcquireReadLease takes a shared lease for a reader of the layout (a
+// source holds one from its open to its close), so that GC keeps every
+// blob of what the reader resolved from index.json even after a writer
+// moves the tag: the reader reads the image as it was at open. Take it
+// before reading index.json. It waits while a GC runs, as a writer does.
+// On a layout the caller cannot write (a read-only mount, another user's
+// layout, a lock file it may not open) there is no lease to take, and the
+// reader goes on without one: it cannot stop GC there, and says so at
+// debug level.
+func (l *Layout) AcquireReadLease(ctx context.Context) (*Lease, error) {
+	lease, err := l.AcquireWriteLease(ctx)
+	if errors.Is(err, flock.ErrLockFile) {
+		logrus.Debugf("Reading %s without a read lease (gc may remove what a moved tag leaves): %v", l.dir, err)
+		return &Lease{}, nil
+	}
+	return lease, err
+}
+
 // gcGateFile is taken shared, briefly, by every writer and reader before
 // its lease and exclusively by GC while it waits for and holds the
 // exclusive lease. flock grants a shared lock whenever no exclusive one is

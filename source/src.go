@@ -22,6 +22,7 @@ type imageSource struct {
 	ref    types.ImageReference
 	sys    *types.SystemContext
 	layout *layout.Layout
+	lease  *layout.Lease        // held until Close: gc keeps what desc reaches
 	desc   imgspecv1.Descriptor // the resolved top-level manifest or index
 	opts   imageopts.Options
 }
@@ -35,17 +36,27 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 	if err != nil {
 		return nil, err
 	}
+	// The image is the one index.json names now, until Close, whatever
+	// tag moves and gc runs happen meanwhile: the read lease, taken
+	// before index.json is read, makes gc wait for Close.
+	lease, err := l.AcquireReadLease(ctx)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
 	idx, err := l.Index(ctx)
 	if err != nil {
+		lease.Release()
 		l.Close()
 		return nil, err
 	}
 	desc, err := l.Resolve(ctx, idx, sel)
 	if err != nil {
+		lease.Release()
 		l.Close()
 		return nil, err
 	}
-	return &imageSource{ref: ref, sys: sys, layout: l, desc: desc, opts: opts}, nil
+	return &imageSource{ref: ref, sys: sys, layout: l, lease: lease, desc: desc, opts: opts}, nil
 }
 
 // Reference returns the reference used to set up this source, as the user
@@ -53,7 +64,10 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 func (s *imageSource) Reference() types.ImageReference { return s.ref }
 
 // Close releases the layout.
-func (s *imageSource) Close() error { return s.layout.Close() }
+func (s *imageSource) Close() error {
+	s.lease.Release()
+	return s.layout.Close()
+}
 
 // GetManifest returns the selected manifest, or the instance instanceDigest
 // of the selected index, with its MIME type. The bytes are verified against

@@ -63,6 +63,17 @@ const NotifyAfter = time.Second
 // ErrTimeout is wrapped by Lock's error when Options.Timeout passed.
 var ErrTimeout = errors.New("timed out")
 
+// ErrLockFile is matched (errors.Is) by Lock's error when the lock file
+// could not be opened or was refused, as opposed to a wait that ended:
+// a reader on a read-only layout goes on without a lock.
+var ErrLockFile = errors.New("lock file unusable")
+
+type openError struct{ err error }
+
+func (e openError) Error() string        { return e.err.Error() }
+func (e openError) Unwrap() error        { return e.err }
+func (e openError) Is(target error) bool { return target == ErrLockFile }
+
 // Lock takes an exclusive or shared flock on the file name (one path
 // component) in root, creating it if needed, and returns the function
 // that releases it. dir names the layout in errors.
@@ -83,7 +94,7 @@ func Lock(ctx context.Context, root *os.Root, dir, name string, exclusive bool, 
 	for {
 		f, loose, err := open(root, dir, name)
 		if err != nil {
-			return nil, err
+			return nil, openError{err}
 		}
 		h := how
 		if loose {
