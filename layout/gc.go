@@ -71,14 +71,18 @@ var (
 // never removes an image entry: an untagged entry someone pushed on
 // purpose looks the same as a leftover.
 //
-// Safety beside other processes: GC first takes the write lease
-// exclusively, which waits until no writer (any process holding a
-// Lease, e.g. an open destination or source) is between its first blob and its
-// commit, and keeps new writers out until it is done; then it takes the
+// Safety beside other processes: GC first takes the lease exclusively,
+// which waits until no writer (any process holding a Lease, e.g. an open
+// destination) is between its first blob and its commit and no reader
+// (an open source) still reads an image it resolved; then it takes the
 // index lock and reads index.json. So a blob that an in-flight writer has
-// put or decided to reuse is never collected, and every temp file left in
-// the layout is from a writer that is gone. Temp files of other tools are
-// left alone: GC cannot know whether they are alive.
+// put or decided to reuse, or that a reader may still read, is never
+// collected, and every temp file left in the layout is from a writer that
+// is gone. Temp files of other tools are left alone: GC cannot know
+// whether they are alive. While GC waits it closes the gate to new leases
+// only for a while (see gcPatience), then lets queued writers in and tries
+// again with more patience: one slow pull delays other writers by seconds,
+// not by its whole length, and GC still gets its turn.
 //
 // Shared blob directories: a layout opened WithSharedBlobDir shares its
 // blobs with other layouts GC cannot see, so GC removes no blob there, and
