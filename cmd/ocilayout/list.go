@@ -96,7 +96,7 @@ func writeListTable(w io.Writer, entries []listEntry) error {
 		if name == "" {
 			name = "<none>"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, e.Digest, e.MediaType, strconv.FormatInt(e.Size, 10))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", displayCell(name), e.Digest, displayCell(e.MediaType), strconv.FormatInt(e.Size, 10))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
