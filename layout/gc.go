@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"syscall"
 
 	"github.com/ocilayout/ocilayout/layout/internal/blobstore"
+	"github.com/ocilayout/ocilayout/layout/internal/flock"
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -17,7 +19,10 @@ import (
 // GCOption tunes GC.
 type GCOption func(*gcOptions)
 
-type gcOptions struct{ dryRun bool }
+type gcOptions struct {
+	dryRun  bool
+	noLocks bool // a dry run where the lock files cannot be created or opened
+}
 
 // DryRun makes GC report what it would remove and remove nothing. It still
 // waits for in-flight writers, so that its answer is what GC would do.
@@ -103,7 +108,19 @@ func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if !o.dryRun {
+		if err := l.checkWritable(); err != nil {
+			return nil, err
+		}
+	}
 	release, err := l.acquireGCLease(ctx)
+	if o.dryRun && errors.Is(err, flock.ErrLockFile) && isReadOnly(err) {
+		// A dry run changes nothing, so on a layout we cannot write (a
+		// read-only mount, another user's layout) it reports what gc
+		// would remove now, without the locks it cannot take, and
+		// without creating lock files.
+		o.noLocks, release, err = true, func() {}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -114,9 +131,12 @@ func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 // gcLocked is GC once the exclusive lease is held. With candidates non-nil
 // only those blobs may be removed (Delete reclaims what it unreferenced).
 func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[digest.Digest]bool) (*GCResult, error) {
-	unlock, err := l.lock(ctx, indexLockFile, true)
-	if err != nil {
-		return nil, err
+	unlock := func() {}
+	if !opts.noLocks {
+		var err error
+		if unlock, err = l.lock(ctx, indexLockFile, true); err != nil {
+			return nil, err
+		}
 	}
 	defer unlock()
 	res := &GCResult{DryRun: opts.dryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}}
@@ -197,6 +217,11 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		}
 	}
 	return res.total(), nil
+}
+
+// isReadOnly reports whether err says the layout cannot be written by us.
+func isReadOnly(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
 }
 
 type rootRemover interface{ Remove(string) error }

@@ -108,6 +108,9 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 // index; blobs belong before Update (PutBlob, PutArtifact), under a
 // Lease so that GC keeps them until the index names them.
 func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
+	if err := l.checkWritable(); err != nil {
+		return err
+	}
 	unlock, err := l.lock(ctx, indexLockFile, true)
 	if err != nil {
 		return err

@@ -101,6 +101,9 @@ func open(dir string, create bool, opts []Option) (_ *Layout, retErr error) {
 		if err := l.initialise(); err != nil {
 			return nil, err
 		}
+		if err := l.checkWritable(); err != nil {
+			return nil, err
+		}
 	} else if _, err := root.Stat(imgspecv1.ImageIndexFile); err != nil {
 		return nil, fmt.Errorf("%s is not an OCI image layout: %w", dir, err)
 	}
@@ -126,6 +129,9 @@ func open(dir string, create bool, opts []Option) (_ *Layout, retErr error) {
 // that two processes initialising the same directory do not race.
 func (l *Layout) initialise() error {
 	if _, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil {
+		if err := l.restoreLayoutFile(); err != nil {
+			return err
+		}
 		return l.root.MkdirAll(imgspecv1.ImageBlobsDir, 0o755)
 	}
 	// Check before taking the lock too: refusing a directory must not
@@ -152,6 +158,25 @@ func (l *Layout) initialise() error {
 		return err
 	}
 	return l.writeIndex(&imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{}})
+}
+
+// restoreLayoutFile writes the oci-layout file of a layout that has an
+// index.json but lost it (other tools, and the OCI spec, need it), under
+// the index lock so that two writers do not race.
+func (l *Layout) restoreLayoutFile() error {
+	if _, err := l.root.Lstat(imgspecv1.ImageLayoutFile); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	unlock, err := l.lock(context.Background(), indexLockFile, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := l.root.Lstat(imgspecv1.ImageLayoutFile); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	layoutJSON, _ := json.Marshal(imgspecv1.ImageLayout{Version: imgspecv1.ImageLayoutVersion})
+	return atomicfile.Write(l.root, imgspecv1.ImageLayoutFile, layoutJSON)
 }
 
 // checkInitialisable refuses a directory that holds anything but what an

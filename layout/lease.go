@@ -50,6 +50,14 @@ type Lease struct{ release func() }
 // Release once the writer has committed or given up. It waits (within
 // ctx and the layout's lock timeout) while a GC runs.
 func (l *Layout) AcquireWriteLease(ctx context.Context) (*Lease, error) {
+	if err := l.checkWritable(); err != nil {
+		return nil, err
+	}
+	return l.acquireLease(ctx)
+}
+
+// acquireLease takes the shared lease, for a writer or a reader.
+func (l *Layout) acquireLease(ctx context.Context) (*Lease, error) {
 	// Pass through the gate first (see gcGateFile): while a GC waits for
 	// the exclusive lease, new writers queue here instead of starving it.
 	leaveGate, err := l.lock(ctx, gcGateFile, false)
@@ -74,7 +82,7 @@ func (l *Layout) AcquireWriteLease(ctx context.Context) (*Lease, error) {
 // reader goes on without one: it cannot stop GC there, and says so at
 // debug level.
 func (l *Layout) AcquireReadLease(ctx context.Context) (*Lease, error) {
-	lease, err := l.AcquireWriteLease(ctx)
+	lease, err := l.acquireLease(ctx)
 	if errors.Is(err, flock.ErrLockFile) {
 		logrus.Debugf("Reading %s without a read lease (gc may remove what a moved tag leaves): %v", l.dir, err)
 		return &Lease{}, nil
