@@ -56,6 +56,9 @@ type VerifyReport struct {
 	Blobs    int       `json:"blobs"`    // reachable blobs checked
 	Bytes    int64     `json:"bytes"`    // bytes of those blobs read and hashed
 	Problems []Problem `json:"problems"` // sorted; empty when the layout is sound
+	// Notes are files of other tools in the layout directory (oras's
+	// ingest/, say): reported, but they do not make a layout unsound.
+	Notes []Problem `json:"notes"`
 }
 
 // Verify checks the whole layout: oci-layout, index.json, every blob
@@ -69,7 +72,7 @@ type VerifyReport struct {
 // other layouts may use them. The error is for failures of Verify itself
 // (cancellation); what is wrong with the layout is in the report.
 func (l *Layout) Verify(ctx context.Context) (*VerifyReport, error) {
-	v := &verifier{l: l, report: &VerifyReport{Problems: []Problem{}}}
+	v := &verifier{l: l, report: &VerifyReport{Problems: []Problem{}, Notes: []Problem{}}}
 	v.checkLayoutFile()
 	idx, err := l.Index(ctx)
 	if err != nil {
@@ -329,13 +332,14 @@ func (v *verifier) checkFiles(reach *reachable) {
 	}
 	for _, e := range entries {
 		switch name := e.Name(); {
-		case name == imgspecv1.ImageLayoutFile || name == imgspecv1.ImageIndexFile ||
-			name == indexLockFile || name == leaseLockFile || name == gcGateFile:
+		case name == imgspecv1.ImageLayoutFile || name == imgspecv1.ImageIndexFile:
+		case name == indexLockFile || name == leaseLockFile || name == gcGateFile:
+			v.checkLockFile(name)
 		case name == imgspecv1.ImageBlobsDir && e.IsDir():
 		case strings.HasPrefix(name, tempPrefix):
 			v.add(Problem{Kind: problemTemp, Path: name, Detail: "stale temp file of an interrupted write (gc removes it)"})
 		default:
-			v.add(Problem{Kind: problemStray, Path: name, Detail: "does not belong in an OCI image layout"})
+			v.note(name, "not part of an OCI image layout (another tool's file?)")
 		}
 	}
 	if l.shared || l.blobs.Root() == nil {

@@ -59,6 +59,9 @@ func (opts *verifyOptions) run(cmd *cobra.Command, args []string) (retErr error)
 		for _, p := range r.Problems {
 			fmt.Fprintln(out, p)
 		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(out, "note: %s\n", n)
+		}
 	}
 	if len(r.Problems) > 0 {
 		return fmt.Errorf("layout %s is unsound: %d problem(s)", args[0], len(r.Problems))
