@@ -2,7 +2,9 @@ package layout
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -41,7 +43,7 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	dir := l.dir
 	res := &DeleteResult{Entries: []imgspecv1.Descriptor{}}
 	var candidates map[digest.Digest]bool
-	err := l.Update(ctx, func(tx *IndexTx) error {
+	update := func(tx *IndexTx) error {
 		idx := tx.idx
 		drop, err := l.selectForDelete(ctx, idx, sel)
 		if err != nil {
@@ -64,7 +66,11 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 			candidates[d] = true
 		}
 		return nil
-	})
+	}
+	err := l.Update(ctx, update)
+	if err != nil && errors.Is(err, syscall.ENOSPC) && !l.shared {
+		err = l.retryDeleteAfterGC(ctx, err, update)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("deleting %s from %s: %w", describeSelector(sel), dir, err)
 	}
