@@ -264,6 +264,7 @@ func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactT
 	}
 	return out, nil
 }
+
 // writeReferrersTag stores the fallback index of subject's referrers and
 // points tag at it, in place if the tag exists. The tag's entry carries
 // AnnotationSubject too, so that it goes with its subject on a tag move
@@ -338,4 +339,3 @@ func (l *Layout) writeReferrersTag(ctx context.Context, idx *imgspecv1.Index, su
 	idx.Manifests = append(idx.Manifests, entry)
 	return nil
 }
-

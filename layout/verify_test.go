@@ -135,7 +135,7 @@ func TestVerify(t *testing.T) {
 				}
 				return
 			}
-			if (len(r.Problems) == 0) {
+			if len(r.Problems) == 0 {
 				t.Fatalf("Verify found nothing wrong")
 			}
 			want := tc.what(f) + ": " + tc.kind + ": "
