@@ -53,19 +53,25 @@ func (l *Layout) AcquireWriteLease(ctx context.Context) (*Lease, error) {
 	if err := l.checkWritable(); err != nil {
 		return nil, err
 	}
-	return l.acquireLease(ctx)
+	return l.acquireLease(ctx, false)
 }
 
-// acquireLease takes the shared lease, for a writer or a reader.
-func (l *Layout) acquireLease(ctx context.Context) (*Lease, error) {
+// acquireLease takes the shared lease, for a writer or (reader: using
+// only lock files that exist, creating nothing) a reader.
+func (l *Layout) acquireLease(ctx context.Context, reader bool) (*Lease, error) {
+	lock := func(name string) (func(), error) {
+		o := l.lockOpts(name, l.lockTimeout)
+		o.NoCreate = reader
+		return flock.Lock(ctx, l.root, l.dir, name, false, o)
+	}
 	// Pass through the gate first (see gcGateFile): while a GC waits for
 	// the exclusive lease, new writers queue here instead of starving it.
-	leaveGate, err := l.lock(ctx, gcGateFile, false)
+	leaveGate, err := lock(gcGateFile)
 	if err != nil {
 		return nil, err
 	}
 	defer leaveGate()
-	release, err := l.lock(ctx, leaseLockFile, false)
+	release, err := lock(leaseLockFile)
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +83,13 @@ func (l *Layout) acquireLease(ctx context.Context) (*Lease, error) {
 // blob of what the reader resolved from index.json even after a writer
 // moves the tag: the reader reads the image as it was at open. Take it
 // before reading index.json. It waits while a GC runs, as a writer does.
-// On a layout the caller cannot write (a read-only mount, another user's
-// layout, a lock file it may not open) there is no lease to take, and the
-// reader goes on without one: it cannot stop GC there, and says so at
-// debug level.
+// A reader writes nothing: on a layout without lock files (one no
+// ocilayout writer has used yet) or one the caller cannot write (a
+// read-only mount, another user's layout, a lock file it may not open)
+// there is no lease to take, and the reader goes on without one: it cannot
+// hold GC off there, and says so at debug level.
 func (l *Layout) AcquireReadLease(ctx context.Context) (*Lease, error) {
-	lease, err := l.acquireLease(ctx)
+	lease, err := l.acquireLease(ctx, true)
 	if errors.Is(err, flock.ErrLockFile) {
 		logrus.Debugf("Reading %s without a read lease (gc may remove what a moved tag leaves): %v", l.dir, err)
 		return &Lease{}, nil

@@ -2,6 +2,8 @@ package layout
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +65,12 @@ func TestGCKeepsWhatAReaderResolved(t *testing.T) {
 	layer, err := l.putBytes(ctx, []byte("old layer"))
 	must(t, err)
 	old := gtManifestWithLayer(t, l, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageLayer, Digest: layer, Size: 9})
+	// Written as a copy writes: under a write lease (which also makes the
+	// lease's lock files; a reader creates none).
+	w, err := l.AcquireWriteLease(ctx)
+	must(t, err)
 	must(t, l.addManifest(ctx, old, "t"))
+	w.Release()
 
 	lease, err := l.AcquireReadLease(ctx)
 	must(t, err)
@@ -116,5 +123,23 @@ func TestGCLetsWritersPastASlowWriter(t *testing.T) {
 	must(t, <-gcDone)
 	if _, err := l.ReadBlob(ctx, m.Digest, m.Size); err != nil {
 		t.Fatalf("GC removed the quick writer's committed manifest: %v", err)
+	}
+}
+
+// TestReadLeaseCreatesNothing: a reader's lease writes nothing to a layout
+// (no lock file where none is), so reading stays possible without write
+// access and leaves a read-only tree unchanged.
+func TestReadLeaseCreatesNothing(t *testing.T) {
+	ctx := context.Background()
+	l, dir := gtCreate(t)
+	for _, n := range []string{leaseLockFile, gcGateFile} {
+		_ = os.Remove(filepath.Join(dir, n))
+	}
+	before := gtTree(t, dir)
+	lease, err := l.AcquireReadLease(ctx)
+	must(t, err)
+	lease.Release()
+	if after := gtTree(t, dir); after != before {
+		t.Fatalf("a read lease changed the layout:\n%s\nwas\n%s", after, before)
 	}
 }

@@ -55,6 +55,9 @@ type Options struct {
 	Notify func(msg string)
 	// What names the lock in messages ("the index lock").
 	What string
+	// NoCreate: use the lock file only if it exists, and as it is (no
+	// replacement), for readers, which must write nothing to a layout.
+	NoCreate bool
 }
 
 // NotifyAfter is how long a wait lasts before Options.Notify is told.
@@ -92,10 +95,11 @@ func Lock(ctx context.Context, root *os.Root, dir, name string, exclusive bool, 
 		how = syscall.LOCK_EX
 	}
 	for {
-		f, loose, err := open(root, dir, name)
+		f, loose, err := open(root, dir, name, !o.NoCreate)
 		if err != nil {
 			return nil, openError{err}
 		}
+		loose = loose && !o.NoCreate
 		h := how
 		if loose {
 			h = syscall.LOCK_EX // replacing needs everyone else out
@@ -170,7 +174,7 @@ func (w *waiter) flock(f *os.File, how int) error {
 // following a symlink, and checks that it is one we may lock (see the
 // package comment). loose reports a lock file of ours that others can
 // open: usable only to be replaced.
-func open(root *os.Root, dir, name string) (f *os.File, loose bool, err error) {
+func open(root *os.Root, dir, name string, create bool) (f *os.File, loose bool, err error) {
 	d, err := root.Open(".")
 	if err != nil {
 		return nil, false, fmt.Errorf("opening lock file %s in %s: %w", name, dir, err)
@@ -181,7 +185,11 @@ func open(root *os.Root, dir, name string) (f *os.File, loose bool, err error) {
 		return nil, false, fmt.Errorf("opening lock file %s in %s: %w", name, dir, err)
 	}
 	owner := dst.Sys().(*syscall.Stat_t)
-	fd, err := unix.Openat(int(d.Fd()), name, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
+	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
+	if create {
+		flags |= unix.O_CREAT
+	}
+	fd, err := unix.Openat(int(d.Fd()), name, flags, 0o600)
 	switch {
 	case errors.Is(err, unix.ELOOP):
 		return nil, false, fmt.Errorf("lock file %s in %s is a symlink: refusing it (a lock file must be a regular file ocilayout created; remove it while no ocilayout command uses the layout)", name, dir)
