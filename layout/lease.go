@@ -137,7 +137,9 @@ func (l *Layout) acquireGCLease(ctx context.Context) (func(), error) {
 		if err != nil {
 			return nil, l.gcWaitErr(ctx, err)
 		}
-		release, err := flock.Lock(ctx, l.root, l.dir, leaseLockFile, true, l.lockOpts(leaseLockFile, patience))
+		o := l.lockOpts(leaseLockFile, patience)
+		o.Notify = nil // GC says once, below, what it waits for
+		release, err := flock.Lock(ctx, l.root, l.dir, leaseLockFile, true, o)
 		if err == nil {
 			return func() { release(); closeGate() }, nil
 		}
