@@ -26,7 +26,7 @@ type imageDestination struct {
 	ref      types.ImageReference
 	layout   *layout.Layout
 	name     string
-	lease    *layout.WriteLease
+	lease    *layout.Lease
 	compress types.LayerCompression
 	opts     imageopts.Options // SizeOnly: puts of known digest are not hashed; TrustLinks
 
@@ -44,11 +44,11 @@ type imageDestination struct {
 // the layout until Close, so GC never reclaims blobs it put or reused
 // before its Commit.
 func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference, dir string, name string, opts imageopts.Options) (types.ImageDestination, error) {
-	l, err := layout.Create(dir, imageopts.Layout(sys)...)
+	l, err := layout.Create(dir, opts.LayoutOptions(sys)...)
 	if err != nil {
 		return nil, err
 	}
-	lease, err := l.AcquireWriteLease()
+	lease, err := l.AcquireWriteLease(ctx)
 	if err != nil {
 		l.Close()
 		return nil, err

@@ -2,7 +2,9 @@ package layout
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -43,7 +45,7 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	res := &DeleteResult{Entries: []imgspecv1.Descriptor{}}
 	var candidates map[digest.Digest]bool
 	var done *IndexTx
-	err := l.Update(ctx, func(tx *IndexTx) error {
+	update := func(tx *IndexTx) error {
 		done = tx
 		idx := tx.idx
 		drop, err := l.selectForDelete(ctx, idx, sel)
@@ -67,7 +69,11 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 			candidates[d] = true
 		}
 		return nil
-	})
+	}
+	err := l.Update(ctx, update)
+	if err != nil && errors.Is(err, syscall.ENOSPC) && !l.shared {
+		err = l.retryDeleteAfterGC(ctx, err, update)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("deleting %s from %s: %w", describeSelector(sel), dir, err)
 	}
@@ -82,7 +88,7 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	if l.shared {
 		return res, nil
 	}
-	release, err := l.acquireGCLease()
+	release, err := l.acquireGCLease(ctx)
 	if err != nil {
 		return res, err
 	}

@@ -56,7 +56,7 @@ func ExampleLayout_Update() {
 		log.Fatal(err)
 	}
 	defer l.Close()
-	lease, err := l.AcquireWriteLease()
+	lease, err := l.AcquireWriteLease(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}

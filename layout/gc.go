@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"syscall"
 
 	"github.com/ocilayout/ocilayout/layout/internal/blobstore"
+	"github.com/ocilayout/ocilayout/layout/internal/flock"
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -17,7 +19,10 @@ import (
 // GCOption tunes GC.
 type GCOption func(*gcOptions)
 
-type gcOptions struct{ dryRun bool }
+type gcOptions struct {
+	dryRun  bool
+	noLocks bool // a dry run where the lock files cannot be created or opened
+}
 
 // DryRun makes GC report what it would remove and remove nothing. It still
 // waits for in-flight writers, so that its answer is what GC would do.
@@ -75,14 +80,18 @@ var (
 // never removes an image entry: an untagged entry someone pushed on
 // purpose looks the same as a leftover.
 //
-// Safety beside other processes: GC first takes the write lease
-// exclusively, which waits until no writer (any process holding a
-// WriteLease, e.g. an open destination) is between its first blob and its
-// commit, and keeps new writers out until it is done; then it takes the
+// Safety beside other processes: GC first takes the lease exclusively,
+// which waits until no writer (any process holding a Lease, e.g. an open
+// destination) is between its first blob and its commit and no reader
+// (an open source) still reads an image it resolved; then it takes the
 // index lock and reads index.json. So a blob that an in-flight writer has
-// put or decided to reuse is never collected, and every temp file left in
-// the layout is from a writer that is gone. Temp files of other tools are
-// left alone: GC cannot know whether they are alive.
+// put or decided to reuse, or that a reader may still read, is never
+// collected, and every temp file left in the layout is from a writer that
+// is gone. Temp files of other tools are left alone: GC cannot know
+// whether they are alive. While GC waits it closes the gate to new leases
+// only for a while (see gcPatience), then lets queued writers in and tries
+// again with more patience: one slow pull delays other writers by seconds,
+// not by its whole length, and GC still gets its turn.
 //
 // Shared blob directories: a layout opened WithSharedBlobDir shares its
 // blobs with other layouts GC cannot see, so GC removes no blob there, and
@@ -92,7 +101,7 @@ var (
 // out of scope.
 //
 // Because flock conflicts between open files of one process too, a
-// process must not call GC (or Delete) while it holds a WriteLease on the
+// process must not call GC (or Delete) while it holds a Lease on the
 // same layout, e.g. with a destination still open: it would wait for itself.
 //
 // GC fails, removing no blob, if a reachable manifest or index cannot be
@@ -106,7 +115,19 @@ func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	release, err := l.acquireGCLease()
+	if !o.dryRun {
+		if err := l.checkWritable(); err != nil {
+			return nil, err
+		}
+	}
+	release, err := l.acquireGCLease(ctx)
+	if o.dryRun && errors.Is(err, flock.ErrLockFile) && isReadOnly(err) {
+		// A dry run changes nothing, so on a layout we cannot write (a
+		// read-only mount, another user's layout) it reports what gc
+		// would remove now, without the locks it cannot take, and
+		// without creating lock files.
+		o.noLocks, release, err = true, func() {}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -117,9 +138,12 @@ func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 // gcLocked is GC once the exclusive lease is held. With candidates non-nil
 // only those blobs may be removed (Delete reclaims what it unreferenced).
 func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[digest.Digest]bool) (*GCResult, error) {
-	unlock, err := l.lock(indexLockFile, true)
-	if err != nil {
-		return nil, err
+	unlock := func() {}
+	if !opts.noLocks {
+		var err error
+		if unlock, err = l.lock(ctx, indexLockFile, true); err != nil {
+			return nil, err
+		}
 	}
 	defer unlock()
 	res := &GCResult{DryRun: opts.dryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}, Skipped: []Problem{}}
@@ -209,6 +233,11 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		}
 	}
 	return res.total(), nil
+}
+
+// isReadOnly reports whether err says the layout cannot be written by us.
+func isReadOnly(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
 }
 
 type rootRemover interface{ Remove(string) error }

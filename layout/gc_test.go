@@ -125,7 +125,7 @@ func TestGCRefusesWhenAManifestIsUnreadable(t *testing.T) {
 func TestGCKeepsBlobsOfAnInFlightWriter(t *testing.T) {
 	ctx := context.Background()
 	l, dir := mtCreate(t)
-	lease, err := l.AcquireWriteLease()
+	lease, err := l.AcquireWriteLease(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

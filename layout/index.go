@@ -11,6 +11,7 @@ import (
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
+	"github.com/ocilayout/ocilayout/layout/internal/regfile"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -26,7 +27,7 @@ func (l *Layout) Index(ctx context.Context) (*imgspecv1.Index, error) {
 	if err := checkContext(ctx); err != nil {
 		return nil, err
 	}
-	f, err := l.root.Open(imgspecv1.ImageIndexFile)
+	f, _, err := regfile.Open(l.root, imgspecv1.ImageIndexFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
 	}
@@ -120,9 +121,12 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 // Every writer of the module goes through here: copy's Commit, Attach,
 // Delete, GC. fn runs with the lock held, so it should only change the
 // index; blobs belong before Update (PutBlob, PutArtifact), under a
-// WriteLease so that GC keeps them until the index names them.
+// Lease so that GC keeps them until the index names them.
 func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
-	unlock, err := l.lock(indexLockFile, true)
+	if err := l.checkWritable(); err != nil {
+		return err
+	}
+	unlock, err := l.lock(ctx, indexLockFile, true)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
 	"github.com/ocilayout/ocilayout/layout/internal/blobstore"
@@ -29,12 +30,26 @@ type Option func(*options)
 
 type options struct {
 	sharedBlobDir string
+	lockTimeout   time.Duration
+	lockNotify    func(string)
 }
 
 // WithSharedBlobDir stores and looks up blobs in dir (laid out as ALG/HEX,
 // without a blobs/ level, as containers/image's OCISharedBlobDirPath does)
 // instead of the layout's own blobs/ directory.
 func WithSharedBlobDir(dir string) Option { return func(o *options) { o.sharedBlobDir = dir } }
+
+// WithLockTimeout bounds every wait of the layout for one of its locks
+// (another process's index update, a running GC, in-flight writers that
+// GC or Delete wait for) to d, after which the operation fails with an
+// error saying what it waited for; 0 (the default) waits for as long as
+// the context allows. Waits always end when the context is cancelled.
+// waiting, if not nil, is told once, after a wait has lasted a second,
+// what it waits for (by default that goes to logrus at Info level), so a
+// command that seems stuck can say why.
+func WithLockTimeout(d time.Duration, waiting func(msg string)) Option {
+	return func(o *options) { o.lockTimeout, o.lockNotify = d, waiting }
+}
 
 // Layout is an open OCI image layout. Its methods are safe for concurrent
 // use: the roots are immutable after Open, and index.json changes are
@@ -45,6 +60,9 @@ type Layout struct {
 	root   *os.Root         // the layout directory
 	blobs  *blobstore.Store // blobs/ or the shared blob directory
 	shared bool
+
+	lockTimeout time.Duration // see WithLockTimeout
+	lockNotify  func(string)
 }
 
 // Open opens the existing layout at dir for reading. It needs no write
@@ -73,7 +91,7 @@ func open(dir string, create bool, opts []Option) (_ *Layout, retErr error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening layout %s: %w", dir, err)
 	}
-	l := &Layout{dir: dir, root: root, shared: o.sharedBlobDir != ""}
+	l := &Layout{dir: dir, root: root, shared: o.sharedBlobDir != "", lockTimeout: o.lockTimeout, lockNotify: o.lockNotify}
 	defer func() {
 		if retErr != nil {
 			l.Close()
@@ -81,6 +99,9 @@ func open(dir string, create bool, opts []Option) (_ *Layout, retErr error) {
 	}()
 	if create {
 		if err := l.initialise(); err != nil {
+			return nil, err
+		}
+		if err := l.checkWritable(); err != nil {
 			return nil, err
 		}
 	} else if _, err := root.Stat(imgspecv1.ImageIndexFile); err != nil {
@@ -108,6 +129,9 @@ func open(dir string, create bool, opts []Option) (_ *Layout, retErr error) {
 // that two processes initialising the same directory do not race.
 func (l *Layout) initialise() error {
 	if _, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil {
+		if err := l.restoreLayoutFile(); err != nil {
+			return err
+		}
 		return l.root.MkdirAll(imgspecv1.ImageBlobsDir, 0o755)
 	}
 	// Check before taking the lock too: refusing a directory must not
@@ -115,7 +139,7 @@ func (l *Layout) initialise() error {
 	if err := l.checkInitialisable(); err != nil {
 		return err
 	}
-	unlock, err := l.lock(indexLockFile, true)
+	unlock, err := l.lock(context.Background(), indexLockFile, true)
 	if err != nil {
 		return err
 	}
@@ -134,6 +158,25 @@ func (l *Layout) initialise() error {
 		return err
 	}
 	return l.writeIndex(&imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{}})
+}
+
+// restoreLayoutFile writes the oci-layout file of a layout that has an
+// index.json but lost it (other tools, and the OCI spec, need it), under
+// the index lock so that two writers do not race.
+func (l *Layout) restoreLayoutFile() error {
+	if _, err := l.root.Lstat(imgspecv1.ImageLayoutFile); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	unlock, err := l.lock(context.Background(), indexLockFile, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := l.root.Lstat(imgspecv1.ImageLayoutFile); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	layoutJSON, _ := json.Marshal(imgspecv1.ImageLayout{Version: imgspecv1.ImageLayoutVersion})
+	return atomicfile.Write(l.root, imgspecv1.ImageLayoutFile, layoutJSON)
 }
 
 // checkInitialisable refuses a directory that holds anything but what an

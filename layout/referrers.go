@@ -44,7 +44,7 @@ type Artifact struct {
 // a referrer of subject and returns the index.json entry that records it,
 // for IndexTx.AddReferrers. It does not touch index.json: until a
 // transaction records the entry, the blobs are unreferenced and GC may
-// reclaim them once the writer's WriteLease is released. The manifest is
+// reclaim them once the writer's Lease is released. The manifest is
 // deterministic in (subject, a), so storing the same artifact twice yields
 // the same entry, which is how re-copies avoid duplicates.
 func (l *Layout) PutArtifact(ctx context.Context, subject imgspecv1.Descriptor, a Artifact) (imgspecv1.Descriptor, error) {
@@ -159,12 +159,12 @@ func hasEntryNamed(idx *imgspecv1.Index, name string) bool {
 
 // Attach stores a as a referrer of subject (a manifest of the layout,
 // top-level or inside an index) and records it in one transaction, holding
-// a WriteLease while its blobs are unreferenced so that GC cannot reclaim
+// a Lease while its blobs are unreferenced so that GC cannot reclaim
 // them between the put and the index update. When subject is an instance
 // inside indexes of the layout, an entry is recorded per such index, so
 // that the referrer goes with whichever index is deleted last.
 func (l *Layout) Attach(ctx context.Context, subject imgspecv1.Descriptor, as ...Artifact) ([]imgspecv1.Descriptor, error) {
-	lease, err := l.AcquireWriteLease()
+	lease, err := l.AcquireWriteLease(ctx)
 	if err != nil {
 		return nil, err
 	}

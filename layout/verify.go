@@ -15,6 +15,7 @@ import (
 
 	"github.com/ocilayout/ocilayout/layout/internal/blobstore"
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
+	"github.com/ocilayout/ocilayout/layout/internal/regfile"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -55,6 +56,9 @@ type VerifyReport struct {
 	Blobs    int       `json:"blobs"`    // reachable blobs checked
 	Bytes    int64     `json:"bytes"`    // bytes of those blobs read and hashed
 	Problems []Problem `json:"problems"` // sorted; empty when the layout is sound
+	// Notes are files of other tools in the layout directory (oras's
+	// ingest/, say): reported, but they do not make a layout unsound.
+	Notes []Problem `json:"notes"`
 }
 
 // Verify checks the whole layout: oci-layout, index.json, every blob
@@ -68,7 +72,7 @@ type VerifyReport struct {
 // other layouts may use them. The error is for failures of Verify itself
 // (cancellation); what is wrong with the layout is in the report.
 func (l *Layout) Verify(ctx context.Context) (*VerifyReport, error) {
-	v := &verifier{l: l, report: &VerifyReport{Problems: []Problem{}}}
+	v := &verifier{l: l, report: &VerifyReport{Problems: []Problem{}, Notes: []Problem{}}}
 	v.checkLayoutFile()
 	idx, err := l.Index(ctx)
 	if err != nil {
@@ -144,7 +148,7 @@ func (v *verifier) finish() *VerifyReport {
 }
 
 func (v *verifier) checkLayoutFile() {
-	f, err := v.l.root.Open(imgspecv1.ImageLayoutFile)
+	f, _, err := regfile.Open(v.l.root, imgspecv1.ImageLayoutFile)
 	if err != nil {
 		v.add(Problem{Kind: problemLayout, Path: imgspecv1.ImageLayoutFile, Detail: err.Error()})
 		return
@@ -294,10 +298,12 @@ func (l *Layout) isBrokenSymlink(d digest.Digest) bool {
 	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		return false
 	}
-	f, err := l.blobs.Root().Open(p)
+	f, _, err := regfile.Open(l.blobs.Root(), p)
 	if err == nil {
 		f.Close()
-		return false
+	}
+	if err == nil || errors.Is(err, regfile.ErrNotRegular) {
+		return false // it resolves, to a file or to something unreadable
 	}
 	return true
 }
@@ -315,13 +321,14 @@ func (v *verifier) checkFiles(reach *reachable) {
 	}
 	for _, e := range entries {
 		switch name := e.Name(); {
-		case name == imgspecv1.ImageLayoutFile || name == imgspecv1.ImageIndexFile ||
-			name == indexLockFile || name == leaseLockFile || name == gcGateFile:
+		case name == imgspecv1.ImageLayoutFile || name == imgspecv1.ImageIndexFile:
+		case name == indexLockFile || name == leaseLockFile || name == gcGateFile:
+			v.checkLockFile(name)
 		case name == imgspecv1.ImageBlobsDir && e.IsDir():
 		case strings.HasPrefix(name, tempPrefix):
 			v.add(Problem{Kind: problemTemp, Path: name, Detail: "stale temp file of an interrupted write (gc removes it)"})
 		default:
-			v.add(Problem{Kind: problemStray, Path: name, Detail: "does not belong in an OCI image layout"})
+			v.note(name, "not part of an OCI image layout (another tool's file?)")
 		}
 	}
 	if l.shared || l.blobs.Root() == nil {

@@ -33,11 +33,11 @@ type runBatch struct {
 
 // startBatch returns the batch for a sync that copies n images into a
 // layout, or nil when it commits per image.
-func (p *plan) startBatch(n int, redo func(*item)) (*runBatch, error) {
+func (p *plan) startBatch(ctx context.Context, n int, redo func(*item)) (*runBatch, error) {
 	if p.opts.Destination.Layout == "" || p.opts.DryRun || n <= batchAbove {
 		return nil, nil
 	}
-	b, err := newBatch(p.opts.Destination.Sys, p.opts.Destination.Layout)
+	b, err := newBatch(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout)
 	if err != nil {
 		return nil, err
 	}

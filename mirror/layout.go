@@ -154,7 +154,7 @@ func tagExisting(ctx context.Context, sys *types.SystemContext, dir string, d di
 		return err
 	}
 	defer l.Close()
-	lease, err := l.AcquireWriteLease()
+	lease, err := l.AcquireWriteLease(ctx)
 	if err != nil {
 		return err
 	}
@@ -180,8 +180,8 @@ func tagIn(tx *layout.IndexTx, d digest.Digest, name string, wantIndex bool) err
 // once per batchSize images instead of once per image.
 type batch = reference.Batch
 
-func newBatch(sys *types.SystemContext, dir string) (*batch, error) {
-	return reference.NewBatch(dir, sys)
+func newBatch(ctx context.Context, sys *types.SystemContext, dir string) (*batch, error) {
+	return reference.NewBatch(ctx, dir, sys)
 }
 
 // batched is dest, committing into b.

@@ -170,7 +170,7 @@ func (p *plan) run(ctx context.Context) error {
 		primaries = append(primaries, it)
 	}
 	unbatched := map[*item]types.ImageReference{}
-	b, err := p.startBatch(len(toCopy), func(it *item) {
+	b, err := p.startBatch(ctx, len(toCopy), func(it *item) {
 		if it.sameAs != nil {
 			it.result = Result{Source: it.result.Source, Destination: it.result.Destination}
 			if err := tagExisting(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, it.sameAs.result.Digest, it.destName, true); err == nil {

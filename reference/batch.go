@@ -32,12 +32,12 @@ type Batch struct {
 
 // NewBatch opens (creating if needed) the layout at dir, with the shared
 // blob directory sys names, and takes a write lease on it.
-func NewBatch(dir string, sys *types.SystemContext) (*Batch, error) {
+func NewBatch(ctx context.Context, dir string, sys *types.SystemContext) (*Batch, error) {
 	l, err := layout.Create(dir, imageopts.Layout(sys)...)
 	if err != nil {
 		return nil, err
 	}
-	lease, err := l.AcquireWriteLease()
+	lease, err := l.AcquireWriteLease(ctx)
 	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("taking a write lease on %s: %w", dir, err)

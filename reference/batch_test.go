@@ -75,7 +75,7 @@ func TestBatch(t *testing.T) {
 	}
 	for _, commit := range []bool{true, false} {
 		dst := filepath.Join(t.TempDir(), "dst")
-		b, err := reference.NewBatch(dst, nil)
+		b, err := reference.NewBatch(ctx, dst, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,6 +33,20 @@ func WithoutSecondHash() Option { return func(o *imageopts.Options) { o.SizeOnly
 // would be linked unchecked.
 func WithTrustedLinks() Option { return func(o *imageopts.Options) { o.TrustLinks = true } }
 
+// WithLayoutOptions makes the reference's source and destination open
+// their layout with opts too (after those its SystemContext asks for),
+// e.g. layout.WithLockTimeout, so that a tool's lock waits are bounded
+// even for the layouts copy.Image opens deep inside.
+func WithLayoutOptions(opts ...layout.Option) Option {
+	return func(o *imageopts.Options) {
+		all := append([]layout.Option(nil), opts...)
+		if o.Layout != nil {
+			all = append(append([]layout.Option(nil), *o.Layout...), opts...)
+		}
+		o.Layout = &all
+	}
+}
+
 // With returns ref with opts applied if it is an oci-layout reference (of
 // any registered name), and ref unchanged otherwise, so that a tool can
 // tune whatever reference a user gave it. The result is still a Reference,
@@ -58,7 +72,13 @@ func OpenLayout(ref types.ImageReference, sys *types.SystemContext, why string) 
 	if !ok {
 		return nil, layout.Selector{}, fmt.Errorf("%s: %w (%s)", ref.Transport().Name()+":"+ref.StringWithinTransport(), ErrNotLayout, why)
 	}
-	l, err := layout.Open(lr.ResolvedDir(), imageopts.Layout(sys)...)
+	var lopts []layout.Option
+	if r, ok := ref.(layoutReference); ok {
+		lopts = r.opts.LayoutOptions(sys)
+	} else {
+		lopts = imageopts.Layout(sys)
+	}
+	l, err := layout.Open(lr.ResolvedDir(), lopts...)
 	if err != nil {
 		return nil, layout.Selector{}, err
 	}

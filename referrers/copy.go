@@ -69,7 +69,7 @@ type Result struct {
 func Copy(ctx context.Context, src, dst *Endpoint, subject digest.Digest) (*Result, error) {
 	res := &Result{Referrers: []imgspecv1.Descriptor{}, Tags: []string{}}
 	if dst.layout != nil {
-		lease, err := dst.layout.l.AcquireWriteLease()
+		lease, err := dst.layout.l.AcquireWriteLease(ctx)
 		if err != nil {
 			return nil, err
 		}

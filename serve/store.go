@@ -106,7 +106,7 @@ func (s layoutStore) putBlob(ctx context.Context, r io.Reader, d digest.Digest, 
 func (s layoutStore) newUpload(ctx context.Context) (upload, error) { return s.l.NewUpload(ctx) }
 
 func (s layoutStore) acquireWriteLease() (func(), error) {
-	lease, err := s.l.AcquireWriteLease()
+	lease, err := s.l.AcquireWriteLease(context.Background()) // a push's lease outlives its request (see lease.go)
 	if err != nil {
 		return nil, err
 	}

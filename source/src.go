@@ -23,6 +23,7 @@ type imageSource struct {
 	ref    types.ImageReference
 	sys    *types.SystemContext
 	layout *layout.Layout
+	lease  *layout.Lease        // held until Close: gc keeps what desc reaches
 	desc   imgspecv1.Descriptor // the resolved top-level manifest or index
 	opts   imageopts.Options
 
@@ -35,29 +36,39 @@ type imageSource struct {
 // read once here: the source serves the image as it was when opened, even
 // if a writer moves the tag meanwhile.
 func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference, dir string, sel layout.Selector, opts imageopts.Options) (types.ImageSource, error) {
-	l, err := layout.Open(dir, imageopts.Layout(sys)...)
+	l, err := layout.Open(dir, opts.LayoutOptions(sys)...)
 	if err != nil {
+		return nil, err
+	}
+	// The image is the one index.json names now, until Close, whatever
+	// tag moves and gc runs happen meanwhile: the read lease, taken
+	// before index.json is read, makes gc wait for Close.
+	lease, err := l.AcquireReadLease(ctx)
+	if err != nil {
+		l.Close()
 		return nil, err
 	}
 	idx, err := l.Index(ctx)
 	if err != nil {
+		lease.Release()
 		l.Close()
 		return nil, err
 	}
 	desc, err := l.Resolve(ctx, idx, sel)
 	if err != nil {
+		lease.Release()
 		l.Close()
 		return nil, err
 	}
-	return &imageSource{ref: ref, sys: sys, layout: l, desc: desc, opts: opts}, nil
+	return &imageSource{ref: ref, sys: sys, layout: l, lease: lease, desc: desc, opts: opts}, nil
 }
 
 // Reference returns the reference used to set up this source, as the user
 // gave it.
 func (s *imageSource) Reference() types.ImageReference { return s.ref }
 
-// Close withdraws the blob locations this source offered for linking and
-// releases the layout.
+// Close withdraws the blob locations this source offered for linking,
+// gives back its read lease and releases the layout.
 func (s *imageSource) Close() error {
 	s.mu.Lock()
 	for _, r := range s.links {
@@ -65,6 +76,7 @@ func (s *imageSource) Close() error {
 	}
 	s.links = nil
 	s.mu.Unlock()
+	s.lease.Release()
 	return s.layout.Close()
 }
 

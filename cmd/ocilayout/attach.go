@@ -73,7 +73,7 @@ func (opts *attachOptions) run(cmd *cobra.Command, args []string) error {
 	defer l.Close()
 	// The files' blobs are unreferenced until Attach records the
 	// referrer: the lease keeps gc off them meanwhile.
-	lease, err := l.AcquireWriteLease()
+	lease, err := l.AcquireWriteLease(ctx)
 	if err != nil {
 		return err
 	}

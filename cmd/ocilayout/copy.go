@@ -17,7 +17,6 @@ import (
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/pkg/compression"
 	"go.podman.io/image/v5/signature"
-	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 )
 
@@ -113,11 +112,11 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 
-	srcRef, srcErr := alltransports.ParseImageName(args[0])
+	srcRef, srcErr := opts.global.parseImageName(args[0])
 	if srcErr != nil && !shortname.Applies(args[0]) {
 		return fmt.Errorf("invalid source name %q: %w", args[0], srcErr)
 	}
-	destRef, err := alltransports.ParseImageName(args[1])
+	destRef, err := opts.global.parseImageName(args[1])
 	if err != nil {
 		return fmt.Errorf("invalid destination name %q: %w", args[1], err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 
 	"github.com/ocilayout/ocilayout/reference"
@@ -41,7 +40,7 @@ Other transports delete as their own DeleteImage does.`,
 
 func (opts *deleteOptions) run(cmd *cobra.Command, args []string) error {
 	ctx := cmd.Context()
-	ref, err := alltransports.ParseImageName(args[0])
+	ref, err := opts.global.parseImageName(args[0])
 	if err != nil {
 		return usagef("invalid image %q: %w", args[0], err)
 	}

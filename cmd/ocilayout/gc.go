@@ -2,12 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-
-	"github.com/ocilayout/ocilayout/reference"
-	"go.podman.io/image/v5/transports/alltransports"
 
 	"github.com/spf13/cobra"
 
@@ -44,7 +40,7 @@ is safe to run while other processes copy into the layout. With
 }
 
 func (opts *gcOptions) run(cmd *cobra.Command, args []string) (retErr error) {
-	l, err := openLayout(args[0], opts.sharedBlobDir)
+	l, err := opts.global.openLayout(args[0], opts.sharedBlobDir)
 	if err != nil {
 		return err
 	}
@@ -78,38 +74,6 @@ func (opts *gcOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 		fmt.Fprintf(out, "Not followed (nothing below it is known; everything else is kept): %s\n", problemLine(p))
 	}
 	return nil
-}
-
-// openLayout opens an existing layout for the maintenance commands, which
-// take a PATH rather than an image reference.
-func openLayout(dir, sharedBlobDir string) (*layout.Layout, error) {
-	var lopts []layout.Option
-	if sharedBlobDir != "" {
-		lopts = append(lopts, layout.WithSharedBlobDir(sharedBlobDir))
-	}
-	l, err := layout.Open(dir, lopts...)
-	if err != nil {
-		return nil, fmt.Errorf("opening layout %s: %w", dir, err)
-	}
-	return l, nil
-}
-
-// openLayoutImage opens the layout of an oci-layout: image name (under
-// any registered name, oci: too after transport.ReplaceOCI) for a command
-// that acts on the image in place; why says why another image is refused.
-func openLayoutImage(name, why string) (*layout.Layout, layout.Selector, error) {
-	ref, err := alltransports.ParseImageName(name)
-	if err != nil {
-		return nil, layout.Selector{}, usagef("invalid image name %q: %w", name, err)
-	}
-	l, sel, err := reference.OpenLayout(ref, nil, why)
-	if errors.Is(err, reference.ErrNotLayout) {
-		return nil, layout.Selector{}, usageError{err}
-	}
-	if err != nil {
-		return nil, layout.Selector{}, fmt.Errorf("opening %s: %w", name, err)
-	}
-	return l, sel, nil
 }
 
 // writeJSON prints v as indented JSON, the --json output of the

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.podman.io/image/v5/image"
 	"go.podman.io/image/v5/manifest"
-	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 )
 
@@ -89,7 +88,7 @@ func (opts *inspectOptions) run(cmd *cobra.Command, args []string) (retErr error
 	if err != nil {
 		return err
 	}
-	ref, err := alltransports.ParseImageName(args[0])
+	ref, err := opts.global.parseImageName(args[0])
 	if err != nil {
 		return fmt.Errorf("invalid image name %q: %w", args[0], err)
 	}

@@ -56,7 +56,7 @@ func (opts *listOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 		return opts.runDockerStorage(cmd, root)
 	}
 	ctx := cmd.Context()
-	l, err := openLayout(args[0], opts.sharedBlobDir)
+	l, err := opts.global.openLayout(args[0], opts.sharedBlobDir)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func writeListTable(w io.Writer, entries []listEntry) error {
 		if name == "" {
 			name = "<none>"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, e.Digest, e.MediaType, strconv.FormatInt(e.Size, 10))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", displayCell(name), e.Digest, displayCell(e.MediaType), strconv.FormatInt(e.Size, 10))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

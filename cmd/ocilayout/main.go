@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -41,7 +42,9 @@ func usagef(format string, args ...any) error {
 
 // globalOptions are the flags accepted before or after any subcommand.
 type globalOptions struct {
-	logLevel string
+	logLevel    string
+	lockTimeout time.Duration // see locks.go
+	stderr      io.Writer
 }
 
 func newRootCommand() *cobra.Command {
@@ -64,11 +67,13 @@ Image references are TRANSPORT:DETAILS, for example
 		SilenceUsage:  true,
 		Version:       version(),
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			global.stderr = cmd.ErrOrStderr()
 			return global.setUpLogging()
 		},
 	}
 	root.PersistentFlags().StringVar(&global.logLevel, "log-level", "error",
 		"containers/image log `LEVEL` on stderr (debug, info, warn, error)")
+	global.addLockFlag(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		if cmd == cmd.Root() {
 			return usageError{err}

@@ -149,9 +149,9 @@ func (opts *serveOptions) run(cmd *cobra.Command, args []string) (retErr error) 
 // empty directory is made a layout, as a registry starts empty.
 func (opts *serveOptions) openLayout(dir string) (*layout.Layout, error) {
 	if !opts.allowPush {
-		return openLayout(dir, opts.sharedBlobDir)
+		return opts.global.openLayout(dir, opts.sharedBlobDir)
 	}
-	var lopts []layout.Option
+	lopts := opts.global.layoutOptions()
 	if opts.sharedBlobDir != "" {
 		lopts = append(lopts, layout.WithSharedBlobDir(opts.sharedBlobDir))
 	}

@@ -58,7 +58,7 @@ func (opts *signOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, sel, err := openLayoutImage(args[0], "sign stores the signature in the layout")
+	l, sel, err := opts.global.openLayoutImage(args[0], "sign stores the signature in the layout")
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ active, or blobs of in-flight copies show up as unreachable.`,
 }
 
 func (opts *verifyOptions) run(cmd *cobra.Command, args []string) (retErr error) {
-	l, err := openLayout(args[0], opts.sharedBlobDir)
+	l, err := opts.global.openLayout(args[0], opts.sharedBlobDir)
 	if err != nil {
 		return err
 	}
@@ -60,6 +60,9 @@ func (opts *verifyOptions) run(cmd *cobra.Command, args []string) (retErr error)
 	} else {
 		for _, p := range r.Problems {
 			fmt.Fprintln(out, problemLine(p))
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(out, "note: %s\n", n)
 		}
 	}
 	if len(r.Problems) > 0 {

@@ -23,6 +23,21 @@ type Options struct {
 	// Batch, when set, receives a destination's index change at Commit
 	// instead of the destination applying it (see reference.Batch).
 	Batch Deferrer
+	// Layout are options for every layout.Open and layout.Create of the
+	// source or destination (e.g. layout.WithLockTimeout).
+	// A pointer, so that Options, and the references holding them, stay
+	// comparable values.
+	Layout *[]layout.Option
+}
+
+// LayoutOptions returns the layout.Options for a source or destination
+// under o: those sys asks for, then those set through the reference.
+func (o Options) LayoutOptions(sys *types.SystemContext) []layout.Option {
+	opts := Layout(sys)
+	if o.Layout != nil {
+		opts = append(opts, *o.Layout...)
+	}
+	return opts
 }
 
 // Deferrer collects index changes, to apply them later in one

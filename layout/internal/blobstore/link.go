@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
+	"github.com/ocilayout/ocilayout/layout/internal/regfile"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 )
@@ -60,7 +61,9 @@ func (s *Store) Link(ctx context.Context, srcBlobDir string, d digest.Digest, si
 		return "", nil
 	}
 	defer srcRoot.Close()
-	src, err := srcRoot.Open(p)
+	// A FIFO or device offered as a link source (a stale cache entry, or
+	// a hostile layout) is skipped without blocking, like a missing one.
+	src, _, err := regfile.Open(srcRoot, p)
 	if err != nil {
 		return "", nil
 	}
@@ -81,8 +84,17 @@ func (s *Store) Link(ctx context.Context, srcBlobDir string, d digest.Digest, si
 		// ok means the blob root is a regular file: not a directory at all.
 		return "", nil
 	}
+	// Whose file is the source? A hard link shares its inode, so whoever
+	// can write that inode could change our blob after any check: only a
+	// file of the blob directory's owner that nobody else can write may be
+	// shared. Anyone else's is copied (reflink or copy_file_range: a new
+	// inode of ours) and, trusted links or not, hashed before it is kept.
+	safe := safeToShare(src, dstDir)
+	if !safe {
+		verify = true
+	}
 
-	tmp, method, err := linkToTemp(dst, dstDir, src, srcRoot, p)
+	tmp, method, err := linkToTemp(dst, dstDir, src, srcRoot, p, safe)
 	if err != nil || method == "" {
 		return "", err
 	}
@@ -125,9 +137,29 @@ func regularFileDev(f *os.File, size int64) (uint64, bool) {
 	return uint64(st.Dev), fi.Mode().IsRegular() && (size < 0 || fi.Size() == size)
 }
 
+// safeToShare reports whether the source file may become our blob's inode
+// (a hard link): it belongs to the owner of the destination blob
+// directory, who can replace our blobs anyway, and neither group nor
+// others may write it. (ACLs are not consulted: a source with an ACL
+// granting writes to others is a gap.)
+func safeToShare(src, dstDir *os.File) bool {
+	si, err := src.Stat()
+	if err != nil {
+		return false
+	}
+	di, err := dstDir.Stat()
+	if err != nil {
+		return false
+	}
+	ss, ok1 := si.Sys().(*syscall.Stat_t)
+	ds, ok2 := di.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && ss.Uid == ds.Uid && si.Mode().Perm()&0o022 == 0
+}
+
 // linkToTemp materialises src under a new temp name in dst's top
-// directory. method is "" when no way worked and the caller should stream.
-func linkToTemp(dst *os.Root, dstDir, src *os.File, srcRoot *os.Root, p string) (string, LinkMethod, error) {
+// directory; hardlink says whether sharing src's inode is allowed. method
+// is "" when no way worked and the caller should stream.
+func linkToTemp(dst *os.Root, dstDir, src *os.File, srcRoot *os.Root, p string, hardlink bool) (string, LinkMethod, error) {
 	f, tmp, err := atomicfile.Create(dst, ".")
 	if err != nil {
 		return "", "", err
@@ -141,7 +173,7 @@ func linkToTemp(dst *os.Root, dstDir, src *os.File, srcRoot *os.Root, p string) 
 	// Linkat on directory descriptors of both roots: os.Root.Link cannot
 	// cross roots, and descriptors keep the names confined to each root.
 	srcDir, err := srcRoot.Open(path.Dir(p))
-	if err == nil {
+	if err == nil && hardlink {
 		for range 10 {
 			name := atomicfile.Prefix + randomSuffix()
 			err = unix.Linkat(int(srcDir.Fd()), path.Base(p), int(dstDir.Fd()), name, 0)
@@ -149,11 +181,18 @@ func linkToTemp(dst *os.Root, dstDir, src *os.File, srcRoot *os.Root, p string) 
 				continue
 			}
 			if err == nil {
-				srcDir.Close()
-				return name, LinkHardlink, nil
+				// Linkat went by name: it must still be the file whose
+				// owner and mode were checked, not one swapped in since.
+				if sameInode(dst, name, src) {
+					srcDir.Close()
+					return name, LinkHardlink, nil
+				}
+				_ = dst.Remove(name)
 			}
 			break
 		}
+	}
+	if srcDir != nil {
 		srcDir.Close()
 	}
 
@@ -167,6 +206,16 @@ func linkToTemp(dst *os.Root, dstDir, src *os.File, srcRoot *os.Root, p string) 
 		return "", "", nil
 	}
 	return tmp, LinkCopy, finishTemp(dst, f, tmp)
+}
+
+// sameInode reports whether name in root is the inode f is open on.
+func sameInode(root *os.Root, name string, f *os.File) bool {
+	ni, err := root.Lstat(name)
+	if err != nil {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && os.SameFile(ni, fi)
 }
 
 // finishTemp gives a reflinked or copied temp file the mode of a blob and

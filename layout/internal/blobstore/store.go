@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
+	"github.com/ocilayout/ocilayout/layout/internal/regfile"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -54,18 +55,11 @@ func (s *Store) Open(ctx context.Context, d digest.Digest) (*os.File, error) {
 }
 
 // OpenRegular opens name in root as blob d of the layout dir: it must be
-// a regular file.
+// a regular file (a FIFO or device is refused without blocking, see
+// regfile).
 func OpenRegular(root *os.Root, name string, d digest.Digest, dir string) (*os.File, error) {
-	f, err := root.Open(name)
+	f, _, err := regfile.Open(root, name)
 	if err != nil {
-		return nil, fmt.Errorf("opening blob %s in %s: %w", d, dir, err)
-	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		if err == nil {
-			err = errors.New("not a regular file")
-		}
 		return nil, fmt.Errorf("opening blob %s in %s: %w", d, dir, err)
 	}
 	return f, nil
@@ -252,7 +246,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want digest.Digest, size i
 // verifyFile hashes name in root and checks it against d and size (-1:
 // any size); the error is an *IntegrityError when the content is wrong.
 func (s *Store) verifyFile(ctx context.Context, root *os.Root, name string, d digest.Digest, size int64) error {
-	f, err := root.Open(name)
+	f, _, err := regfile.Open(root, name)
 	if err != nil {
 		return fmt.Errorf("opening %s to verify blob %s: %w", name, d, err)
 	}
