@@ -1,0 +1,44 @@
+package layout
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+)
+
+// TestReadBlobLimits: ReadBlob takes a blob of exactly MaxManifestSize
+// bytes and refuses one byte more, whether the size is declared or not;
+// and a declared size of 0 is checked like any other.
+func TestReadBlobLimits(t *testing.T) {
+	ctx := context.Background()
+	l, _ := gtCreate(t)
+	atLimit := bytes.Repeat([]byte{'m'}, MaxManifestSize)
+	over := append(bytes.Clone(atLimit), 'm')
+	dAt, err := l.PutBlobBytes(ctx, atLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dOver, err := l.PutBlobBytes(ctx, over)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int64{MaxManifestSize, -1} {
+		if got, err := l.ReadBlob(ctx, dAt, size); err != nil || len(got) != MaxManifestSize {
+			t.Errorf("ReadBlob of a %d-byte blob (size %d) = %d bytes, %v; want it whole", MaxManifestSize, size, len(got), err)
+		}
+	}
+	for _, size := range []int64{MaxManifestSize + 1, -1} {
+		if _, err := l.ReadBlob(ctx, dOver, size); err == nil {
+			t.Errorf("ReadBlob of a %d-byte blob (size %d) succeeded; want it refused", len(over), size)
+		}
+	}
+	small, err := l.PutBlobBytes(ctx, []byte("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var integrity *IntegrityError
+	if _, err := l.ReadBlob(ctx, small, 0); !errors.As(err, &integrity) {
+		t.Errorf("ReadBlob of a 2-byte blob declared 0 bytes = %v; want an IntegrityError", err)
+	}
+}
