@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // TestReadBlobLimits: ReadBlob takes a blob of exactly MaxManifestSize
@@ -40,5 +43,18 @@ func TestReadBlobLimits(t *testing.T) {
 	var integrity *IntegrityError
 	if _, err := l.ReadBlob(ctx, small, 0); !errors.As(err, &integrity) {
 		t.Errorf("ReadBlob of a 2-byte blob declared 0 bytes = %v; want an IntegrityError", err)
+	}
+}
+
+// TestVerifyingReaderStopsPastSize: the read that goes past the declared
+// size fails there, before EOF, so an endless stream cannot be read for
+// ever; a declared size of 0 is no exception.
+func TestVerifyingReaderStopsPastSize(t *testing.T) {
+	for _, size := range []int64{0, 3} {
+		r := VerifyingReader(io.NopCloser(bytes.NewReader([]byte("0123456789"))), digest.FromString("x"), size, false, "dir")
+		var integrity *IntegrityError
+		if _, err := r.Read(make([]byte, 64)); !errors.As(err, &integrity) {
+			t.Errorf("size %d: the first read of 10 bytes = %v; want an IntegrityError", size, err)
+		}
 	}
 }
