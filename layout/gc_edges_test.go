@@ -70,3 +70,22 @@ func TestPutBlobDeclaredZeroSize(t *testing.T) {
 		t.Errorf("temp files left behind: %v", left)
 	}
 }
+
+// TestGCLeavesTempNamedDirectories: only files are temp files; a
+// directory that happens to carry the temp prefix is not GC's to remove,
+// and does not make GC fail.
+func TestGCLeavesTempNamedDirectories(t *testing.T) {
+	l, dir := mtCreate(t)
+	odd := filepath.Join(dir, "blobs", tempPrefix+"dir")
+	gtWriteRaw(t, filepath.Join(odd, "inside"), []byte("x"))
+	res, err := l.GC(context.Background(), GCOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.TempFiles) != 0 {
+		t.Errorf("GC counted %v as temp files", res.TempFiles)
+	}
+	if _, err := os.Stat(filepath.Join(odd, "inside")); err != nil {
+		t.Errorf("GC removed a directory's content: %v", err)
+	}
+}

@@ -76,3 +76,24 @@ func TestGetBlobVerifiesItself(t *testing.T) {
 		})
 	}
 }
+
+// TestGetBlobChecksDeclaredSize: GetBlob refuses, up front, a blob whose
+// size on disk is not the one asked for, 0 included.
+func TestGetBlobChecksDeclaredSize(t *testing.T) {
+	ref, descs := newImage(t, []byte("seven b"))
+	src, err := ref.NewImageSource(context.Background(), &types.SystemContext{BlobInfoCacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for _, size := range []int64{0, 6, 8} {
+		rc, _, err := src.GetBlob(context.Background(), types.BlobInfo{Digest: descs[0].Digest, Size: size}, nil)
+		var integrity *layout.IntegrityError
+		if !errors.As(err, &integrity) {
+			if err == nil {
+				rc.Close()
+			}
+			t.Errorf("GetBlob of a 7-byte blob asked as %d bytes = %v; want an IntegrityError", size, err)
+		}
+	}
+}
