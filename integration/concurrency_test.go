@@ -2,16 +2,13 @@ package integration
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
-	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // copyJob is one `ocilayout copy` process of a concurrent batch.
@@ -22,7 +19,7 @@ type copyJob struct {
 // runConcurrently starts every job as its own process before waiting for
 // any, so that their commits overlap, and returns each one's error (with
 // its stderr) in job order.
-func runConcurrently(t *testing.T, jobs []copyJob) []error {
+func runConcurrently(t testing.TB, jobs []copyJob) []error {
 	t.Helper()
 	cmds := make([]*exec.Cmd, len(jobs))
 	stderrs := make([]*bytes.Buffer, len(jobs))
@@ -47,7 +44,7 @@ func runConcurrently(t *testing.T, jobs []copyJob) []error {
 
 // sourceImages writes n small distinct images into one oci: layout as
 // img0..img(n-1) and returns their manifest digests.
-func sourceImages(t *testing.T, dir string, n int, seed uint64) []digest.Digest {
+func sourceImages(t testing.TB, dir string, n int, seed uint64) []digest.Digest {
 	t.Helper()
 	ds := make([]digest.Digest, n)
 	for i := range n {
@@ -114,46 +111,4 @@ func TestConcurrentCopiesSameTag(t *testing.T) {
 	if entries[0].Name != "same" || !slices.Contains(want, entries[0].Digest) {
 		t.Errorf("the one entry is %q %s, want tag %q on one of %v", entries[0].Name, entries[0].Digest, "same", want)
 	}
-}
-
-// TestConcurrentCopiesBuiltinOCI runs the different-tags race against the
-// built-in oci: destination, which rewrites index.json without a lock. It
-// asserts nothing about the count (that is the built-in's behaviour, not
-// ours): it logs the figure the README quotes.
-func TestConcurrentCopiesBuiltinOCI(t *testing.T) {
-	const n = 16
-	src := filepath.Join(t.TempDir(), "src")
-	sourceImages(t, src, n, 300)
-	dst := filepath.Join(t.TempDir(), "dst")
-	if err := os.Mkdir(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var jobs []copyJob
-	for i := range n {
-		jobs = append(jobs, copyJob{src: fmt.Sprintf("oci:%s:img%d", src, i), dst: fmt.Sprintf("oci:%s:tag%d", dst, i)})
-	}
-	failed := 0
-	for _, err := range runConcurrently(t, jobs) {
-		if err != nil {
-			failed++
-			t.Logf("built-in oci: %v", err)
-		}
-	}
-	data, err := os.ReadFile(filepath.Join(dst, "index.json"))
-	if err != nil {
-		t.Logf("built-in oci: no readable index.json after %d concurrent copies: %v", n, err)
-		return
-	}
-	var idx imgspecv1.Index
-	if err := json.Unmarshal(data, &idx); err != nil {
-		t.Logf("built-in oci: index.json does not parse after %d concurrent copies: %v", n, err)
-		return
-	}
-	tags := 0
-	for _, d := range idx.Manifests {
-		if d.Annotations[imgspecv1.AnnotationRefName] != "" {
-			tags++
-		}
-	}
-	t.Logf("built-in oci: %d of %d tags survive %d concurrent copies (%d processes failed)", tags, n, n, failed)
 }

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) { os.Exit(fixture.RunWithCLI(m, "ocilayout-integrati
 
 // cliCommand prepares a run of the binary in a hermetic environment: HOME
 // is a temp dir, so no user policy, auth file or registries.conf leaks in.
-func cliCommand(t *testing.T, args ...string) *exec.Cmd {
+func cliCommand(t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(cliPath, args...)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_CONFIG_HOME=", "XDG_RUNTIME_DIR=")
@@ -73,7 +73,7 @@ type imageSpec struct {
 // layout is what the built-in oci: transport or any other tool would read.
 // A missing layout is created; an existing one gets the image appended to
 // index.json. It returns the manifest's digest.
-func writeRandomImage(t *testing.T, dir, name string, spec imageSpec) digest.Digest {
+func writeRandomImage(t testing.TB, dir, name string, spec imageSpec) digest.Digest {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(spec.seed, 0x6f63696c61796f75))
 	arch := spec.arch

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -172,37 +171,8 @@ func TestGCSharedBlobDirRemovesNoBlob(t *testing.T) {
 // The crash tests run this package's test binary again as a child that
 // kills itself with SIGKILL at an exact point inside GC or Delete (through
 // the test hooks), which is a kill -9 with no timing involved.
+// TestMain (crash_helper_test.go) runs the child instead of the tests.
 const mtCrashEnv = "OCILAYOUT_TEST_CRASH" // "gc:N" or "delete:N" (N<0: after the index write)
-
-func TestMTCrashHelper(t *testing.T) {
-	spec := os.Getenv(mtCrashEnv)
-	if spec == "" {
-		return
-	}
-	dir := os.Getenv(mtCrashEnv + "_DIR")
-	op, nStr, _ := strings.Cut(spec, ":")
-	n, _ := strconv.Atoi(nStr)
-	die := func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
-	testHookBeforeRemove = func(i int) {
-		if i == n {
-			die()
-		}
-	}
-	if n < 0 {
-		testHookDeleteCommitted = die
-	}
-	var err error
-	switch op {
-	case "gc":
-		var l *Layout
-		if l, err = Open(dir); err == nil {
-			_, err = l.GC(context.Background())
-		}
-	case "delete":
-		_, err = deleteIn(context.Background(), dir, Selector{kind: selectName, name: "victim"})
-	}
-	t.Fatalf("%s was not killed (err %v)", spec, err)
-}
 
 func TestCrashDuringDeleteAndGC(t *testing.T) {
 	for _, spec := range []string{"delete:-1", "delete:0", "delete:2", "gc:0", "gc:1", "gc:3"} {
@@ -216,7 +186,7 @@ func TestCrashDuringDeleteAndGC(t *testing.T) {
 			if spec[:2] == "gc" { // garbage for gc: a moved tag
 				mtTag(t, l, mtManifest(t, l, imgspecv1.MediaTypeImageManifest, `{"g":1}`, "g1", "g2", "g3"), "victim")
 			}
-			cmd := exec.Command(os.Args[0], "-test.run=^TestMTCrashHelper$")
+			cmd := exec.Command(os.Args[0])
 			cmd.Env = append(os.Environ(), mtCrashEnv+"="+spec, mtCrashEnv+"_DIR="+dir)
 			out, err := cmd.CombinedOutput()
 			var ee *exec.ExitError
