@@ -5,10 +5,12 @@
 # --runs rounds, and the peak RSS of each tool over its runs. Ratio = their
 # time / ours (> 1: we are faster).
 #
-# The registry is the in-process one (ocilayout-bench registry: distribution
-# v3, in-memory storage, plain HTTP on 127.0.0.1). For layout -> registry it
-# is restarted empty before every run, so every tool uploads every blob
-# (no blob already there, no cross-repository mount from an earlier run).
+# The registry is Debian's docker-registry (filesystem storage in the work
+# directory, plain HTTP on 127.0.0.1; installed with apt-get when root), or
+# with --registry inprocess the in-process one (ocilayout-bench registry).
+# For layout -> registry it is restarted empty before every run, so every
+# tool uploads every blob (no blob already there, no cross-repository
+# mount from an earlier run).
 #
 # Peers: oras, crane and regctl at the versions of issue 15, installed into
 # bin/ with `GOBIN=bin go install` when missing; skopeo from Debian (apt-get
@@ -18,7 +20,7 @@
 #   bench/peers.sh --reg-mib 128 --ll-mib 512 --tags 5000 --runs 5 --rows 1,2
 set -euo pipefail
 
-REG_MIB=64 LL_MIB=256 TAGS=1000 RUNS=5 ROWS=1,2,3,4 WORK=${TMPDIR:-/tmp}
+REG_MIB=64 LL_MIB=256 TAGS=1000 RUNS=5 ROWS=1,2,3,4 WORK=${TMPDIR:-/tmp} REGISTRY=debian
 while [ $# -gt 0 ]; do
   case $1 in
     --full) REG_MIB=256 LL_MIB=1024 TAGS=10000 ;;
@@ -28,6 +30,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --rows) ROWS=$2; shift ;;
     --work) WORK=$2; shift ;;
+    --registry) REGISTRY=$2; shift ;;
     *) echo "bench/peers.sh: unknown flag $1 (see the comment at the top)" >&2; exit 2 ;;
   esac
   shift
@@ -64,19 +67,45 @@ want() { case ",$ROWS," in *",$1,"*) return 0 ;; esac; return 1; }
 
 # A registry on a fixed loopback port, restartable from a -setup command:
 # bench/peers.sh writes the script, compare runs it before each run.
+# Debian's docker-registry (distribution 2.8, filesystem storage in the
+# work directory, as in issue 15) when installed, else the in-process one;
+# --registry inprocess forces the latter. The in-process registry's
+# in-memory driver is fine to pull from but slow to push to (a 256 MiB push
+# took about a minute here), so layout -> registry needs docker-registry.
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 REG=127.0.0.1:$PORT
+if [ "$REGISTRY" = debian ] && ! command -v docker-registry >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-registry >/dev/null
+  else
+    echo "bench/peers.sh: docker-registry missing (apt-get install docker-registry), using the in-process registry" >&2
+    REGISTRY=inprocess
+  fi
+fi
+if [ "$REGISTRY" = debian ]; then
+  cat > "$W/registry.yml" <<EOF
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $W/regdata}, maintenance: {uploadpurging: {enabled: false}}}
+http: {addr: $REG}
+EOF
+  REG_CMD="docker-registry serve $W/registry.yml"
+  REG_NAME="Debian docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), filesystem storage in $W"
+else
+  REG_CMD="$BENCH registry -addr $REG"
+  REG_NAME="in-process distribution v3 (in-memory)"
+fi
 cat > "$W/registry.sh" <<EOF
 #!/bin/sh
-# (re)start an empty in-memory registry on $REG
+# (re)start an empty registry on $REG
 if [ -f "$W/reg.pid" ]; then
   pid=\$(cat "$W/reg.pid"); kill "\$pid" 2>/dev/null
   while kill -0 "\$pid" 2>/dev/null; do sleep 0.01; done
 fi
-rm -f "$W/reg.out"
-"$BENCH" registry -addr $REG > "$W/reg.out" 2>/dev/null < /dev/null &
+rm -rf "$W/regdata"
+$REG_CMD > "$W/reg.out" 2>&1 < /dev/null &
 echo \$! > "$W/reg.pid"
-until grep -q ready "$W/reg.out" 2>/dev/null; do sleep 0.01; done
+until curl -sf -o /dev/null "http://$REG/v2/"; do sleep 0.02; done
 EOF
 chmod +x "$W/registry.sh"
 "$W/registry.sh"
@@ -121,7 +150,7 @@ row() {
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg), $(df -T "$W" | awk 'NR==2{print $2}') at $W"
 echo "ocilayout $(cd "$ROOT" && git describe --always --dirty), $("$ORAS" version | awk '/^Version/{print "oras " $2}'), crane $("$CRANE" version), regctl $("$REGCTL" version --format '{{.VCSTag}}' 2>/dev/null || echo v0.11.7), $("$SKOPEO" --version)"
-echo "registry: in-process distribution v3 (in-memory) on $REG; sizes: registry image ${REG_MIB} MiB / 8 layers, layout -> layout ${LL_MIB} MiB / 4 layers, ${TAGS} tags; ${RUNS} interleaved runs, medians; cell = time (their time / ours), peak RSS"
+echo "registry: $REG_NAME on $REG; sizes: registry image ${REG_MIB} MiB / 8 layers, layout -> layout ${LL_MIB} MiB / 4 layers, ${TAGS} tags; ${RUNS} interleaved runs, medians; cell = time (their time / ours), peak RSS"
 echo
 echo "| path | ours | oras 1.3.6 | crane 0.22.1 | regctl 0.11.7 | skopeo $("$SKOPEO" --version | awk '{print $3}') |"
 echo "|---|---|---|---|---|---|"
