@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 UNIT_PKGS = $(shell $(GO) list -tags "$(TAGS)" ./... | grep -v '/integration')
 HAVE_INTEGRATION = $(wildcard integration)
 
-.PHONY: all build test tools demo interop lint bench mutate clean api
+.PHONY: all build test tools demo interop lint bench bench-peers mutate clean api
 
 all: build
 
@@ -117,6 +117,13 @@ mutate:
 BENCHFLAGS ?=
 bench:
 	bash bench/run.sh $(BENCHFLAGS)
+
+# bench/peers.sh: ocilayout against oras, crane, regctl (installed into
+# bin/ at pinned versions when missing) and skopeo (Debian), interleaved,
+# with peak RSS (not part of CI); PEERSFLAGS=--full for the sizes of issue 15.
+PEERSFLAGS ?=
+bench-peers:
+	bash bench/peers.sh $(PEERSFLAGS)
 
 # api: the exported identifiers and Examples per library package, the
 # figures ARCHITECTURE.md quotes.

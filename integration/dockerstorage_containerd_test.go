@@ -141,7 +141,9 @@ func dsCheckLegacy(t *testing.T, src, oci string, orig imgspecv1.Descriptor) {
 	var want imgspecv1.Manifest
 	ioMust(t, json.Unmarshal(mustRead(t, filepath.Join(oci, "blobs", "sha256", orig.Digest.Encoded())), &want), "parsing the original manifest")
 	dst := filepath.Join(t.TempDir(), "layout")
-	ioCopyCLI(t, src, "oci-layout:"+dst+":copied")
+	// --dest-compress: the layers come uncompressed, and the copy is to gzip them
+	// (without it a layout keeps them as they are).
+	ioCopyCLI(t, src, "oci-layout:"+dst+":copied", "--dest-compress")
 	ioVerifyCLI(t, dst)
 	var got imgspecv1.Manifest
 	ioMust(t, json.Unmarshal(mustRead(t, filepath.Join(dst, "blobs", "sha256", ioTag(t, dst, "copied").Encoded())), &got), "parsing the copied manifest")

@@ -173,7 +173,9 @@ func dsReadOnly(t *testing.T, dir string) string {
 func dsCheckCopy(t *testing.T, src string, img *dsImage, dockerID string) {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "layout")
-	ioCopyCLI(t, src, "oci-layout:"+dst+":copied")
+	// --dest-compress: the layers come uncompressed, and the copy is to gzip them
+	// (without it a layout keeps them as they are).
+	ioCopyCLI(t, src, "oci-layout:"+dst+":copied", "--dest-compress")
 	ioVerifyCLI(t, dst)
 	data, err := os.ReadFile(filepath.Join(dst, "blobs", "sha256", ioTag(t, dst, "copied").Encoded()))
 	ioMust(t, err, "reading the manifest copied from %s", src)

@@ -33,6 +33,7 @@ type copyOptions struct {
 	multiArch        string
 	format           string
 	removeSignatures bool
+	compress         bool
 	compressFormat   string
 	compressLevel    int
 	forceCompress    bool
@@ -72,6 +73,7 @@ plain lines otherwise); --quiet turns it off.`,
 	fs.StringVar(&opts.multiArch, "multi-arch", "", "`MODE` for a list: system (the image for this platform), all, or index-only")
 	fs.StringVarP(&opts.format, "format", "f", "", "manifest `TYPE` (oci or v2s2) to write (default: that of the source, with fallbacks)")
 	fs.BoolVar(&opts.removeSignatures, "remove-signatures", false, "do not copy signatures from SOURCE-IMAGE")
+	fs.BoolVar(&opts.compress, "dest-compress", false, "compress uncompressed layers (gzip unless --dest-compress-format); by default an oci-layout: or dir: destination stores layers as they are")
 	fs.StringVar(&opts.compressFormat, "dest-compress-format", "", "compress layers with `FORMAT` (gzip, zstd or zstd:chunked)")
 	fs.IntVar(&opts.compressLevel, "dest-compress-level", 0, "compression `LEVEL` for --dest-compress-format (default: the algorithm's)")
 	fs.BoolVar(&opts.forceCompress, "dest-force-compress-format", false, "use --dest-compress-format for every layer, recompressing if needed")
@@ -232,7 +234,7 @@ func (opts *copyOptions) listSelection(multiArchGiven bool) (copy.ImageListSelec
 }
 
 // applyCompression sets the destination's layer compression from
-// --dest-compress-format/--dest-compress-level.
+// --dest-compress, --dest-compress-format and --dest-compress-level.
 func (opts *copyOptions) applyCompression(sys *types.SystemContext, o *copy.Options) error {
 	if opts.compressFormat != "" {
 		algo, err := compression.AlgorithmByName(opts.compressFormat)
@@ -243,6 +245,9 @@ func (opts *copyOptions) applyCompression(sys *types.SystemContext, o *copy.Opti
 		o.ForceCompressionFormat = opts.forceCompress
 	} else if opts.forceCompress {
 		return usagef("--dest-force-compress-format needs --dest-compress-format")
+	}
+	if opts.compress {
+		sys.DirForceCompress = true // dir: and oci-layout: compress; oci: and registries always do
 	}
 	if opts.compressLevel != 0 {
 		lvl := opts.compressLevel

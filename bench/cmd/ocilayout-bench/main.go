@@ -42,7 +42,8 @@ func usage() {
   sha256    -dir D                                 hash every blob of D on one core (baseline)
   registry  -addr HOST:PORT [-root DIR]            serve a registry (in memory, or on disk in DIR) until killed
   measure   -runs N [-setup SH] -- CMD ARGS...     median wall seconds and peak RSS (KiB) of CMD
-  compare   -runs N [-setup SH] -- A... --vs-- B...  medians of A and B, run interleaved`)
+  compare   -runs N [-setup SH] [-rss] -- A... --vs-- B... [--vs-- C...]
+                                                   medians of A, B, ..., run interleaved (-rss: and peak RSS)`)
 	os.Exit(2)
 }
 

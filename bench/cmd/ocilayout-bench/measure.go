@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -67,39 +68,71 @@ func median(xs []float64) float64 {
 	return xs[len(xs)/2]
 }
 
-// compare times two commands, CMD_A and CMD_B, interleaved: -runs
-// rounds, each running both (A then B, then B then A in the next round, so
-// a drift in machine load weighs on both alike), each run after -setup. It
-// prints "MEDIAN_A MEDIAN_B" in seconds. On a shared machine this is what
-// makes a ratio mean something: timing all runs of A and then all of B
-// lets a change in load between the two blocks pass for a speed-up.
+// compare times commands CMD_A, CMD_B, ... (two or more, separated by
+// --vs--) interleaved: -runs rounds, each running every command once, in
+// an order that rotates from round to round and is reversed every other
+// round (A B C, C B A... shifted), so a drift in machine load weighs on all
+// alike; each run follows -setup. It prints the median seconds of each
+// command on one line, and with -rss a second line with each command's
+// peak RSS in KiB (the largest over its runs). On a shared machine this is
+// what makes a ratio mean something: timing all runs of A and then all of
+// B lets a change in load between the two blocks pass for a speed-up.
 func compare(args []string) error {
 	fs := newFlags("compare")
 	runs := fs.Int("runs", 5, "number of rounds")
 	setup := fs.String("setup", "", "shell command run before each run, untimed")
+	withRSS := fs.Bool("rss", false, "also print a line of peak RSS (KiB) per command")
 	_ = fs.Parse(args)
-	rest := fs.Args()
-	sep := slices.Index(rest, "--vs--")
-	if sep <= 0 || sep == len(rest)-1 {
-		return errors.New("usage: compare [flags] -- CMD_A ARGS --vs-- CMD_B ARGS")
+	cmds, err := splitCommands(fs.Args())
+	if err != nil {
+		return err
 	}
-	cmds := [2][]string{rest[:sep], rest[sep+1:]}
-	var times [2][]float64
+	n := len(cmds)
+	times := make([][]float64, n)
+	peaks := make([]int64, n)
 	for round := range *runs {
-		for k := range 2 {
-			i := k
+		for k := range n {
+			i := (k + round/2) % n
 			if round%2 == 1 {
-				i = 1 - k
+				i = n - 1 - i
 			}
-			secs, _, err := timeRun(*setup, cmds[i])
+			secs, rss, err := timeRun(*setup, cmds[i])
 			if err != nil {
 				return err
 			}
 			times[i] = append(times[i], secs)
+			peaks[i] = max(peaks[i], rss)
 		}
 	}
-	fmt.Printf("%.4f %.4f\n", median(times[0]), median(times[1]))
+	meds := make([]string, n)
+	kib := make([]string, n)
+	for i := range n {
+		meds[i] = fmt.Sprintf("%.4f", median(times[i]))
+		kib[i] = fmt.Sprint(peaks[i])
+	}
+	fmt.Println(strings.Join(meds, " "))
+	if *withRSS {
+		fmt.Println(strings.Join(kib, " "))
+	}
 	return nil
+}
+
+// splitCommands splits "A ARGS --vs-- B ARGS [--vs-- C ARGS...]" into
+// at least two non-empty commands.
+func splitCommands(rest []string) ([][]string, error) {
+	var cmds [][]string
+	for {
+		sep := slices.Index(rest, "--vs--")
+		if sep < 0 {
+			cmds = append(cmds, rest)
+			break
+		}
+		cmds, rest = append(cmds, rest[:sep]), rest[sep+1:]
+	}
+	if len(cmds) < 2 || slices.ContainsFunc(cmds, func(c []string) bool { return len(c) == 0 }) {
+		return nil, errors.New("usage: compare [flags] -- CMD_A ARGS --vs-- CMD_B ARGS [--vs-- CMD_C ARGS...]")
+	}
+	return cmds, nil
 }
 
 // hashSerial hashes every file under DIR/blobs on one goroutine and

@@ -209,7 +209,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want digest.Digest, size i
 		in = io.TeeReader(in, digester.Hash())
 	}
 	buf := copyBuffers.Get().(*[]byte)
-	n, err := io.CopyBuffer(onlyWriter{f}, in, *buf)
+	n, err := io.CopyBuffer(&writeBehind{f: f}, in, *buf)
 	copyBuffers.Put(buf)
 	if err != nil {
 		return "", 0, fmt.Errorf("writing blob %s to %s: %w", want, s.dir, err)
@@ -309,9 +309,3 @@ func randomSuffix() string {
 // 32 KiB meant 8,600 write(2) calls for a 256 MiB image, half the system
 // time of a registry pull (strace -c).
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
-
-// onlyWriter hides *os.File's ReadFrom from io.CopyBuffer, which would
-// otherwise ignore the buffer and copy in 32 KiB pieces again.
-type onlyWriter struct{ w io.Writer }
-
-func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
