@@ -212,9 +212,3 @@ func nameSelector(name string) (layout.Selector, error) {
 	}
 	return sel, err
 }
-
-// validateName is the NAME check of policy scopes.
-func validateName(name string) error {
-	_, err := nameSelector(name)
-	return err
-}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ocilayout/ocilayout/shortname"
 	retrying "github.com/ocilayout/ocilayout/internal/retry"
+	"github.com/ocilayout/ocilayout/shortname"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
