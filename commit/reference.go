@@ -20,9 +20,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ocilayout/ocilayout/internal/refimage"
+
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	dockerref "go.podman.io/image/v5/docker/reference"
-	"go.podman.io/image/v5/image"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/types"
 	"go.podman.io/storage"
@@ -150,16 +151,7 @@ func (ref Reference) PolicyConfigurationNamespaces() []string {
 // NewImage returns the committed image, read through NewImageSource. The
 // caller must Close it.
 func (ref Reference) NewImage(ctx context.Context, sys *types.SystemContext) (types.ImageCloser, error) {
-	src, err := ref.NewImageSource(ctx, sys)
-	if err != nil {
-		return nil, err
-	}
-	img, err := image.FromSource(ctx, sys, src)
-	if err != nil {
-		src.Close()
-		return nil, err
-	}
-	return img, nil
+	return refimage.New(ctx, sys, ref)
 }
 
 // errReadOnly is what every write through this transport fails with.

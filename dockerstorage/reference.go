@@ -7,10 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ocilayout/ocilayout/internal/refimage"
+
 	"github.com/opencontainers/go-digest"
 	"go.podman.io/image/v5/docker/policyconfiguration"
 	"go.podman.io/image/v5/docker/reference"
-	"go.podman.io/image/v5/image"
 	"go.podman.io/image/v5/types"
 )
 
@@ -146,16 +147,7 @@ func (ref storageReference) PolicyConfigurationNamespaces() []string {
 // NewImage returns a types.ImageCloser for the image; the caller must Close
 // it. It does no signature verification.
 func (ref storageReference) NewImage(ctx context.Context, sys *types.SystemContext) (types.ImageCloser, error) {
-	src, err := ref.NewImageSource(ctx, sys)
-	if err != nil {
-		return nil, err
-	}
-	img, err := image.FromSource(ctx, sys, src)
-	if err != nil {
-		src.Close()
-		return nil, err
-	}
-	return img, nil
+	return refimage.New(ctx, sys, ref)
 }
 
 // NewImageSource opens the store read-only and returns a source for the

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ocilayout/ocilayout/internal/refimage"
+
 	"github.com/ocilayout/ocilayout/destination"
 	"github.com/ocilayout/ocilayout/internal/imageopts"
 	"github.com/ocilayout/ocilayout/layout"
@@ -16,7 +18,6 @@ import (
 	"github.com/ocilayout/ocilayout/source"
 	"github.com/opencontainers/go-digest"
 	dockerref "go.podman.io/image/v5/docker/reference"
-	"go.podman.io/image/v5/image"
 	"go.podman.io/image/v5/types"
 )
 
@@ -147,17 +148,7 @@ func (ref layoutReference) PolicyConfigurationNamespaces() []string {
 // NewImage returns a types.ImageCloser for the image; the caller must Close
 // it. It does no signature verification.
 func (ref layoutReference) NewImage(ctx context.Context, sys *types.SystemContext) (types.ImageCloser, error) {
-	// This is what containers/image's internal image.FromReference does.
-	src, err := ref.NewImageSource(ctx, sys)
-	if err != nil {
-		return nil, err
-	}
-	img, err := image.FromSource(ctx, sys, src)
-	if err != nil {
-		src.Close()
-		return nil, err
-	}
-	return img, nil
+	return refimage.New(ctx, sys, ref)
 }
 
 // NewImageSource returns a types.ImageSource reading the selected image;
