@@ -70,7 +70,7 @@ func TestOneBadEntryNeverBricksTheLayout(t *testing.T) {
 			if err != nil {
 				t.Fatalf("gc beside the bad entry: %v", err)
 			}
-			if len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].line(), tc.digest[:10]) {
+			if len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].String(), tc.digest[:10]) {
 				t.Errorf("gc skipped %v, want the bad entry named", res.Skipped)
 			}
 			if _, err := l.statBlob(ctx, img.Digest); err != nil {

@@ -175,7 +175,7 @@ func gtVerifyErr(l *Layout, _ imgspecv1.Descriptor, _ digest.Digest) error {
 	}
 	var s []string
 	for _, p := range r.Problems {
-		s = append(s, p.line())
+		s = append(s, p.String())
 	}
 	if len(s) == 0 {
 		return nil

@@ -188,7 +188,7 @@ func (tx *IndexTx) Entries() []imgspecv1.Descriptor { return tx.idx.Manifests }
 // shape is broken) is refused: GC and Verify could not maintain it.
 func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	if name != "" {
-		if err := validateName(name); err != nil {
+		if err := ValidateName(name); err != nil {
 			return err
 		}
 	}

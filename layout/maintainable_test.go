@@ -64,7 +64,7 @@ func TestMalformedManifests(t *testing.T) {
 			}
 			named := false
 			for _, p := range res.Skipped {
-				named = named || strings.Contains(p.line(), bad.Digest.String())
+				named = named || strings.Contains(p.String(), bad.Digest.String())
 			}
 			if !named {
 				t.Errorf("gc skipped %v, want the malformed manifest %s named", res.Skipped, bad.Digest)

@@ -42,7 +42,7 @@ type Selector struct {
 
 // byName selects the first entry whose org.opencontainers.image.ref.name is name.
 func byName(name string) (Selector, error) {
-	if err := validateName(name); err != nil {
+	if err := ValidateName(name); err != nil {
 		return Selector{}, err
 	}
 	return Selector{kind: selectName, name: name}, nil
@@ -98,7 +98,7 @@ func isDecimal(s string) bool {
 
 // validateName reports whether name is a valid ref.name ("" is not);
 // callers outside use ParseSelector, whose Name is then name.
-func validateName(name string) error {
+func ValidateName(name string) error {
 	if !refNameRegexp.MatchString(name) {
 		return fmt.Errorf("invalid image name %q: must match the OCI ref.name grammar (components of letters and digits joined by one of -._:@+ or --, separated by /)", name)
 	}

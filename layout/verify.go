@@ -41,8 +41,8 @@ type Problem struct {
 	Detail string        `json:"detail"`
 }
 
-// line is the one-line form: what (digest or path), kind, detail.
-func (p Problem) line() string {
+// String is the one-line form: what (digest or path), kind, detail.
+func (p Problem) String() string {
 	what := p.Path
 	if p.Digest != "" {
 		what = p.Digest.String()
@@ -143,7 +143,7 @@ func (v *verifier) add(p Problem) {
 
 func (v *verifier) finish() *VerifyReport {
 	ps := v.report.Problems
-	sort.Slice(ps, func(i, j int) bool { return ps[i].line() < ps[j].line() })
+	sort.Slice(ps, func(i, j int) bool { return ps[i].String() < ps[j].String() })
 	return v.report
 }
 

@@ -45,7 +45,7 @@ func TestVerifyLockFilesAndForeignFiles(t *testing.T) {
 			must(t, err)
 			var probs []string
 			for _, p := range r.Problems {
-				probs = append(probs, p.line())
+				probs = append(probs, p.String())
 			}
 			if tc.wantProb == "" && len(probs) > 0 || tc.wantProb != "" && (len(probs) != 1 || !strings.HasPrefix(probs[0], tc.wantProb)) {
 				t.Fatalf("problems %q, want %q", probs, tc.wantProb)

@@ -141,7 +141,7 @@ func TestVerify(t *testing.T) {
 			want := tc.what(f) + ": " + tc.kind + ": "
 			found := false
 			for _, p := range r.Problems {
-				found = found || strings.HasPrefix(p.line(), want)
+				found = found || strings.HasPrefix(p.String(), want)
 			}
 			if !found {
 				t.Errorf("no problem starting %q among:\n%v", want, r.Problems)

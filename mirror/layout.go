@@ -63,7 +63,10 @@ func layoutNames(ctx context.Context, dir string) ([]layoutEntry, error) {
 // engine's delete (index first, under the lock; then the blobs that
 // nothing else reaches).
 func deleteName(ctx context.Context, sys *types.SystemContext, dir, name string) error {
-	sel, err := nameSelector(name)
+	if err := layout.ValidateName(name); err != nil {
+		return fmt.Errorf("pruning %s from %s: %w", name, dir, err)
+	}
+	sel, err := layout.ParseSelector(name)
 	if err != nil {
 		return fmt.Errorf("pruning %s from %s: %w", name, dir, err)
 	}
@@ -78,20 +81,8 @@ func deleteName(ctx context.Context, sys *types.SystemContext, dir, name string)
 	return nil
 }
 
-// nameSelector selects the entry name, refusing what is not an entry name.
-func nameSelector(name string) (layout.Selector, error) {
-	sel, err := layout.ParseSelector(name)
-	if err == nil && (name == "" || sel.Name() != name) {
-		err = fmt.Errorf("invalid entry name %q: must match the OCI ref.name grammar", name)
-	}
-	return sel, err
-}
-
 // validName reports whether name can be an entry name of a layout.
-func validName(name string) error {
-	_, err := nameSelector(name)
-	return err
-}
+func validName(name string) error { return layout.ValidateName(name) }
 
 // layoutSourceRef is the oci-layout: reference of entry name in dir, tuned
 // for copy.Image as "ocilayout copy" does: copy.Image hashes every blob it

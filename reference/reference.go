@@ -197,9 +197,8 @@ func (ref layoutReference) Selector() layout.Selector { return ref.sel }
 // nameSelector returns the selector of NAME, refusing what is not a
 // ref.name (including @N and @DIGEST, which ParseSelector would take).
 func nameSelector(name string) (layout.Selector, error) {
-	sel, err := layout.ParseSelector(name)
-	if err == nil && (name == "" || sel.Name() != name) {
-		err = fmt.Errorf("invalid image name %q: must match the OCI ref.name grammar", name)
+	if err := layout.ValidateName(name); err != nil {
+		return layout.Selector{}, err
 	}
-	return sel, err
+	return layout.ParseSelector(name)
 }

@@ -133,8 +133,8 @@ func (s *layoutStore) Resolve(ctx context.Context, ref string) (imgspecv1.Descri
 // Tag keeps a tag for commit. Copy tags only cosign's attachments, whose
 // entry is marked with the subject so that it leaves with it.
 func (s *layoutStore) Tag(ctx context.Context, d imgspecv1.Descriptor, name string) error {
-	if sel, err := layout.ParseSelector(name); err != nil || sel.Name() != name {
-		return fmt.Errorf("invalid tag %q for a layout entry name", name)
+	if err := layout.ValidateName(name); err != nil {
+		return err
 	}
 	subject, ok := cosignSubject(name)
 	if !ok {

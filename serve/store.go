@@ -77,10 +77,7 @@ func isNotExist(err error) bool {
 }
 
 // validName reports whether name may be an index.json ref.name.
-func validName(name string) bool {
-	sel, err := layout.ParseSelector(name)
-	return err == nil && name != "" && sel.Name() == name
-}
+func validName(name string) bool { return layout.ValidateName(name) == nil }
 
 type layoutStore struct{ l *layout.Layout }
 

@@ -71,7 +71,7 @@ func (opts *gcOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 		fmt.Fprintln(out, "Blobs were not collected: the blob directory is shared")
 	}
 	for _, p := range res.Skipped {
-		fmt.Fprintf(out, "Not followed (nothing below it is known; everything else is kept): %s\n", problemLine(p))
+		fmt.Fprintf(out, "Not followed (nothing below it is known; everything else is kept): %s\n", p)
 	}
 	return nil
 }

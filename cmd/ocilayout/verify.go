@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/ocilayout/ocilayout/layout"
-
 	"github.com/spf13/cobra"
 )
 
@@ -59,7 +57,7 @@ func (opts *verifyOptions) run(cmd *cobra.Command, args []string) (retErr error)
 		}
 	} else {
 		for _, p := range r.Problems {
-			fmt.Fprintln(out, problemLine(p))
+			fmt.Fprintln(out, p)
 		}
 		for _, n := range r.Notes {
 			fmt.Fprintf(out, "note: %s\n", n)
@@ -72,14 +70,4 @@ func (opts *verifyOptions) run(cmd *cobra.Command, args []string) (retErr error)
 		fmt.Fprintf(out, "%s: sound: %d entries, %d blobs, %s hashed\n", args[0], r.Entries, r.Blobs, formatBytes(r.Bytes))
 	}
 	return nil
-}
-
-// problemLine is the one-line form of a problem: what (digest or path),
-// kind, detail.
-func problemLine(p layout.Problem) string {
-	what := p.Path
-	if p.Digest != "" {
-		what = p.Digest.String()
-	}
-	return fmt.Sprintf("%s: %s: %s", what, p.Kind, p.Detail)
 }
