@@ -21,51 +21,21 @@ func main() {
 		if err != nil {
 			panic(err)
 		}
-		n, ex := 0, 0
-		{
-			for _, f := range files {
-				for _, d := range f.Decls {
-					switch d := d.(type) {
-					case *ast.FuncDecl:
-						if d.Name.IsExported() {
-							if d.Recv != nil {
-								t := d.Recv.List[0].Type
-								if s, ok := t.(*ast.StarExpr); ok {
-									t = s.X
-								}
-								if id, ok := t.(*ast.Ident); ok && !id.IsExported() {
-									continue
-								}
-							}
-							n++
-						}
-					case *ast.GenDecl:
-						for _, s := range d.Specs {
-							switch s := s.(type) {
-							case *ast.TypeSpec:
-								if s.Name.IsExported() {
-									n++
-								}
-							case *ast.ValueSpec:
-								for _, nm := range s.Names {
-									if nm.IsExported() {
-										n++
-									}
-								}
-							}
-						}
-					}
-				}
+		n := 0
+		for _, f := range files {
+			for _, d := range f.Decls {
+				n += exported(d)
 			}
 		}
-		// Examples
-		tfiles, _ := parseDir(fset, dir, true)
-		{
-			for _, f := range tfiles {
-				for _, d := range f.Decls {
-					if fd, ok := d.(*ast.FuncDecl); ok && strings.HasPrefix(fd.Name.Name, "Example") {
-						ex++
-					}
+		tests, err := parseDir(fset, dir, true)
+		if err != nil {
+			panic(err)
+		}
+		ex := 0
+		for _, f := range tests {
+			for _, d := range f.Decls {
+				if fd, ok := d.(*ast.FuncDecl); ok && strings.HasPrefix(fd.Name.Name, "Example") {
+					ex++
 				}
 			}
 		}
@@ -73,6 +43,45 @@ func main() {
 		total += n
 	}
 	fmt.Println("total", total)
+}
+
+// exported counts the exported names d declares: a function, a method of
+// an exported type, types, constants and variables (not struct fields).
+func exported(d ast.Decl) int {
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		if !d.Name.IsExported() {
+			return 0
+		}
+		if d.Recv != nil {
+			t := d.Recv.List[0].Type
+			if s, ok := t.(*ast.StarExpr); ok {
+				t = s.X
+			}
+			if id, ok := t.(*ast.Ident); ok && !id.IsExported() {
+				return 0
+			}
+		}
+		return 1
+	case *ast.GenDecl:
+		n := 0
+		for _, s := range d.Specs {
+			switch s := s.(type) {
+			case *ast.TypeSpec:
+				if s.Name.IsExported() {
+					n++
+				}
+			case *ast.ValueSpec:
+				for _, nm := range s.Names {
+					if nm.IsExported() {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	return 0
 }
 
 // parseDir parses the .go files of dir: its tests, or the rest.
