@@ -195,7 +195,7 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	if err := tx.l.checkMaintainable(tx.ctx, desc); err != nil {
 		return err
 	}
-	applyTag(tx.idx, desc, name)
+	tx.dropOrphansOf(applyTag(tx.idx, desc, name))
 	return nil
 }
 
@@ -214,7 +214,8 @@ func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
 		}
 		kept = append(kept, e)
 	}
-	tx.idx.Manifests = dropReferrersOf(kept, gone)
+	tx.idx.Manifests = kept
+	tx.dropOrphansOf(gone)
 	return n
 }
 
@@ -225,17 +226,19 @@ func (tx *IndexTx) remove(drop map[int]bool) []imgspecv1.Descriptor {
 	return removed
 }
 
-func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) {
+// applyTag gives desc the name in idx and returns the digests of the
+// entries it dropped (whose referrers the caller drops).
+func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) []digest.Digest {
 	desc.Annotations = cloneMap(desc.Annotations)
 	if name == "" {
 		delete(desc.Annotations, imgspecv1.AnnotationRefName)
 		for _, e := range idx.Manifests {
 			if e.Digest == desc.Digest {
-				return
+				return nil
 			}
 		}
 		idx.Manifests = append(idx.Manifests, desc)
-		return
+		return nil
 	}
 	if desc.Annotations == nil {
 		desc.Annotations = map[string]string{}
@@ -269,36 +272,8 @@ func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) {
 	if !placed {
 		kept = append(kept, desc)
 	}
-	idx.Manifests = dropReferrersOf(kept, dropped)
-}
-
-// dropReferrersOf removes entries whose subject is one of gone, unless an
-// entry with that digest remains.
-func dropReferrersOf(entries []imgspecv1.Descriptor, gone []digest.Digest) []imgspecv1.Descriptor {
-	if len(gone) == 0 {
-		return entries
-	}
-	present := map[digest.Digest]bool{}
-	for _, e := range entries {
-		present[e.Digest] = true
-	}
-	orphan := map[digest.Digest]bool{}
-	for _, d := range gone {
-		if !present[d] {
-			orphan[d] = true
-		}
-	}
-	out := entries[:0]
-	for _, e := range entries {
-		if s := e.Annotations[AnnotationSubject]; s != "" && orphan[digest.Digest(s)] {
-			continue
-		}
-		if r := e.Annotations[AnnotationSubjectRoot]; r != "" && orphan[digest.Digest(r)] {
-			continue // a referrer of an instance of a dropped index
-		}
-		out = append(out, e)
-	}
-	return out
+	idx.Manifests = kept
+	return dropped
 }
 
 // AnnotationSubject marks an index.json entry that is a referrer (a
