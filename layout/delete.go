@@ -31,8 +31,9 @@ type DeleteResult struct {
 //     index, and so its digest, which is not a delete.
 //   - The zero selector: the only image, as Resolve chooses it.
 //
-// Referrer entries (AnnotationSubject) whose subject is no longer reachable
-// go with it. The order is what makes a crash harmless: index.json is
+// Referrers whose subject is no longer reachable go with it, whichever
+// tool wrote them, and the referrers of those (see orphans.go for what
+// counts as a referrer). The order is what makes a crash harmless: index.json is
 // updated first, under the index lock, so a crash afterwards leaves only
 // unreferenced blobs (GC reclaims them), never an entry naming a missing
 // blob. Blobs are then reclaimed as GC does, under the exclusive write

@@ -14,6 +14,7 @@
 //	layout.go      Open, Create, options; the files ocilayout adds
 //	index.go       reading index.json; Update and IndexTx, the one way it changes
 //	referrers.go   artifacts that refer to a manifest: Attach, Referrers, fallback tags
+//	orphans.go     which entries are referrers (any tool's), and when they leave
 //	selector.go    the NAME | @N | @DIGEST grammar
 //	resolve.go     a Selector to a descriptor, digests at any depth
 //	blob.go        reading, putting and linking blobs (over internal/blobstore)

@@ -181,7 +181,8 @@ func (tx *IndexTx) Entries() []imgspecv1.Descriptor { return tx.idx.Manifests }
 // Tag records desc in index.json under name ("" for untagged).
 // A name is unique: the entry that held it before loses it, and is dropped
 // when it is left with no name (together with the referrers whose subject
-// it was, unless another entry still has its digest), because an untagged
+// it was, whichever tool wrote them, and theirs, unless the subject is still
+// in the layout), because an untagged
 // leftover of a tag move is what makes other layouts grow forever. An
 // untagged write of a digest already present changes nothing. An image
 // the walker cannot follow whole (an invalid descriptor, a document whose
