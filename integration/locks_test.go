@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ocilayout/ocilayout/internal/fixture"
+	"go.podman.io/image/v5/transports/alltransports"
 )
 
 // needRoot skips a test that needs a real second uid (65534) when not
@@ -244,5 +247,55 @@ func TestLockWaitEndsOnSignalOrTimeout(t *testing.T) {
 	_, _ = all.ReadFrom(stderr)
 	if err := waitExit(t, c, 5*time.Second); err == nil || !strings.Contains(all.String(), "timed out after 300ms") {
 		t.Fatalf("--lock-timeout 300ms: %v, stderr %q; want a timeout error", err, all.String())
+	}
+}
+
+// TestLockTimeoutOfReferrersAttachCommit: referrers (which lists under a
+// read lease, so that gc cannot remove a fallback tag it is reading),
+// attach and commit (writers) parse their image with the global options,
+// so they too give up after --lock-timeout while a gc holds the layout.
+func TestLockTimeoutOfReferrersAttachCommit(t *testing.T) {
+	_, dir := lockLayout(t)
+	store, _ := ioStore(t)
+	storeRef := ioStoreRef(t, store, "localhost/base:1")
+	baseRef, err := alltransports.ParseImageName("oci-layout:" + dir + ":base")
+	ioMust(t, err, "parsing")
+	if _, err := ioCopyRefs(t, baseRef, storeRef, nil); err != nil {
+		t.Fatalf("copying the base image into the store: %v", err)
+	}
+	img, err := store.Image("localhost/base:1")
+	ioMust(t, err, "looking up the base image")
+	_, err = store.CreateContainer("", []string{"web"}, img.ID, "", "", nil)
+	ioMust(t, err, "creating a container")
+	payload := filepath.Join(t.TempDir(), "sbom.json")
+	fixture.WriteFile(t, payload, []byte(`{}`))
+
+	gate, err := os.Open(filepath.Join(dir, ".ocilayout-gc-gate.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gate.Close()
+	if err := syscall.Flock(int(gate.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"referrers", []string{"referrers", "oci-layout:" + dir + ":base"}},
+		{"attach", []string{"attach", "--artifact-type", "application/spdx+json", "oci-layout:" + dir + ":base", payload}},
+		{"commit", []string{"commit", "-q", "--storage-root", store.GraphRoot(), "--storage-runroot", store.RunRoot(), "--storage-driver", "vfs", "web", "oci-layout:" + dir + ":web"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cliCommand(t, append([]string{"--lock-timeout", "300ms"}, tc.args...)...)
+			var stderr bytes.Buffer
+			c.Stderr = &stderr
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := waitExit(t, c, 10*time.Second); err == nil || !strings.Contains(stderr.String(), "timed out after 300ms") {
+				t.Fatalf("%s --lock-timeout 300ms while gc holds the layout: %v, stderr %q; want a timeout error", tc.name, err, stderr.String())
+			}
+		})
 	}
 }

@@ -17,13 +17,14 @@ import (
 const defaultFileMediaType = "application/vnd.oci.image.layer.v1.tar"
 
 type attachOptions struct {
+	global        *globalOptions
 	artifactType  string
 	annotations   []string
 	sharedBlobDir string
 }
 
-func newAttachCommand(*globalOptions) *cobra.Command {
-	opts := &attachOptions{}
+func newAttachCommand(global *globalOptions) *cobra.Command {
+	opts := &attachOptions{global: global}
 	cmd := &cobra.Command{
 		Use:   "attach --artifact-type TYPE [flags] IMAGE FILE[:MEDIATYPE]...",
 		Short: "Attach files to an image in a layout as a referrer (SBOM, attestation, ...)",
@@ -66,7 +67,11 @@ func (opts *attachOptions) run(cmd *cobra.Command, args []string) error {
 		}
 		annotations[k] = v
 	}
-	l, subject, err := openSubject(ctx, args[0], &types.SystemContext{OCISharedBlobDirPath: opts.sharedBlobDir}, "attaching files")
+	ref, err := opts.global.parseImageName(args[0])
+	if err != nil {
+		return usagef("invalid image %q: %w", args[0], err)
+	}
+	l, subject, err := openSubject(ctx, ref, args[0], &types.SystemContext{OCISharedBlobDirPath: opts.sharedBlobDir}, "attaching files")
 	if err != nil {
 		return err
 	}

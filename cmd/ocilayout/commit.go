@@ -11,7 +11,6 @@ import (
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/signature"
-	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/storage"
 )
 
@@ -19,6 +18,7 @@ import (
 // podman commit, and podman's --root/--runroot/--storage-driver with a
 // storage- prefix.
 type commitOptions struct {
+	global  *globalOptions
 	dest    imageOptions
 	format  string
 	author  string
@@ -32,7 +32,7 @@ type commitOptions struct {
 }
 
 func newCommitCommand(global *globalOptions) *cobra.Command {
-	opts := &commitOptions{dest: imageOptions{prefix: "dest-"}}
+	opts := &commitOptions{global: global, dest: imageOptions{prefix: "dest-"}}
 	cmd := &cobra.Command{
 		Use:   "commit [flags] CONTAINER DESTINATION-IMAGE",
 		Short: "Make an image of a containers/storage container, without its engine",
@@ -72,7 +72,7 @@ func (opts *commitOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	destRef, err := alltransports.ParseImageName(args[1])
+	destRef, err := opts.global.parseImageName(args[1])
 	if err != nil {
 		return fmt.Errorf("invalid destination name %q: %w", args[1], err)
 	}

@@ -1,0 +1,101 @@
+package referrers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.podman.io/image/v5/types"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+)
+
+// SourceRegistry is the Source of a referrer a registry listed: through
+// the referrers API, or its subject's fallback tag where the registry has
+// no such API (oras-go tries the first and falls back to the second).
+const SourceRegistry = "registry"
+
+// ListRegistry returns the manifest ref names (by digest, else by tag,
+// "latest" without either) in its repository, and its referrers, as List
+// does for a layout and 'oras discover' for a registry: those the registry
+// lists (SourceRegistry), then cosign's tags of it (SourceCosignTag); of
+// artifactType only unless it is "", and with recursive each with its own
+// referrers, of any type. The registry is reached with the settings of sys
+// as the docker transport would be (see registryRepository): the
+// credentials, certificates, TLS choice and registries.conf entries the
+// user gave copy.
+func ListRegistry(ctx context.Context, ref reference.Named, sys *types.SystemContext, artifactType string, recursive bool) (imgspecv1.Descriptor, []Referrer, error) {
+	repo, err := registryRepository(ctx, ref, sys)
+	if err != nil {
+		return imgspecv1.Descriptor{}, nil, err
+	}
+	name := "latest"
+	if d, ok := ref.(reference.Digested); ok {
+		name = d.Digest().String()
+	} else if t, ok := ref.(reference.Tagged); ok {
+		name = t.Tag()
+	}
+	subject, err := repo.Resolve(ctx, name)
+	if err != nil {
+		return imgspecv1.Descriptor{}, nil, fmt.Errorf("finding %s in %s: %w", name, ref.Name(), err)
+	}
+	subject = imgspecv1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}
+	rs, err := listRemote(ctx, repo, subject, artifactType, recursive, map[digest.Digest]bool{subject.Digest: true})
+	if err != nil {
+		return imgspecv1.Descriptor{}, nil, fmt.Errorf("listing the referrers of %s in %s: %w", subject.Digest, ref.Name(), err)
+	}
+	return subject, rs, nil
+}
+
+func listRemote(ctx context.Context, repo *remote.Repository, subject imgspecv1.Descriptor, artifactType string, recursive bool, path map[digest.Digest]bool) ([]Referrer, error) {
+	var out []Referrer
+	seen := map[digest.Digest]bool{}
+	add := func(d imgspecv1.Descriptor, source, tag string) {
+		if seen[d.Digest] || (artifactType != "" && d.ArtifactType != artifactType) {
+			return
+		}
+		seen[d.Digest] = true
+		out = append(out, Referrer{Descriptor: imgspecv1.Descriptor{MediaType: d.MediaType, ArtifactType: d.ArtifactType, Digest: d.Digest, Size: d.Size}, Source: source, Tag: tag})
+	}
+	err := repo.Referrers(ctx, subject, "", func(page []imgspecv1.Descriptor) error {
+		for _, d := range page {
+			add(d, SourceRegistry, "")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range cosignSuffixes {
+		tag := CosignTag(subject.Digest, s)
+		d, err := repo.Resolve(ctx, tag)
+		if errors.Is(err, errdef.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", tag, err)
+		}
+		if d.ArtifactType == "" {
+			d.ArtifactType = CosignArtifactType(s)
+		}
+		add(d, SourceCosignTag, tag)
+	}
+	if !recursive {
+		return out, nil
+	}
+	for i := range out {
+		d := out[i].Digest
+		if path[d] {
+			continue // a cycle can only come from a forged graph
+		}
+		path[d] = true
+		if out[i].Referrers, err = listRemote(ctx, repo, out[i].Descriptor, "", true, path); err != nil {
+			return nil, err
+		}
+		delete(path, d)
+	}
+	return out, nil
+}
