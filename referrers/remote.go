@@ -2,6 +2,7 @@ package referrers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/types"
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 )
@@ -50,6 +52,24 @@ func ListRegistry(ctx context.Context, ref reference.Named, sys *types.SystemCon
 	return subject, rs, nil
 }
 
+// manifestArtifactType is the artifactType the manifest d names.
+func manifestArtifactType(ctx context.Context, repo *remote.Repository, d imgspecv1.Descriptor) (string, error) {
+	if d.Size > maxManifest {
+		return "", nil
+	}
+	data, err := content.FetchAll(ctx, repo, d)
+	if err != nil {
+		return "", fmt.Errorf("reading referrer %s: %w", d.Digest, err)
+	}
+	var m struct {
+		ArtifactType string `json:"artifactType"`
+	}
+	if json.Unmarshal(data, &m) != nil {
+		return "", nil
+	}
+	return m.ArtifactType, nil
+}
+
 func listRemote(ctx context.Context, repo *remote.Repository, subject imgspecv1.Descriptor, artifactType string, recursive bool, path map[digest.Digest]bool) ([]Referrer, error) {
 	var out []Referrer
 	seen := map[digest.Digest]bool{}
@@ -62,6 +82,18 @@ func listRemote(ctx context.Context, repo *remote.Repository, subject imgspecv1.
 	}
 	err := repo.Referrers(ctx, subject, "", func(page []imgspecv1.Descriptor) error {
 		for _, d := range page {
+			if d.ArtifactType == "" || d.ArtifactType == imgspecv1.MediaTypeEmptyJSON {
+				// Some registries (go-containerregistry's) answer the
+				// config's media type even for a manifest that has an
+				// artifactType: the manifest says what it is.
+				at, err := manifestArtifactType(ctx, repo, d)
+				if err != nil {
+					return err
+				}
+				if at != "" {
+					d.ArtifactType = at
+				}
+			}
 			add(d, SourceRegistry, "")
 		}
 		return nil
