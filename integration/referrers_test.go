@@ -74,14 +74,15 @@ func refCosignTag(t *testing.T, dir string, subject digest.Digest) digest.Digest
 	return md
 }
 
-// refLayoutGraph is `ocilayout referrers --json --tree` of image, as
-// "DIGEST@DEPTH" strings (and "tag:NAME" for cosign tags), sorted.
-func refLayoutGraph(t *testing.T, image string) []string {
+// refLayoutGraph is `ocilayout referrers --json --tree [flags] IMAGE`, as
+// "DIGEST@DEPTH" strings (and "tag:NAME" for cosign tags), sorted; image
+// is an oci-layout: or a docker:// image.
+func refLayoutGraph(t *testing.T, image string, flags ...string) []string {
 	t.Helper()
 	var res struct {
 		Referrers []refNode `json:"referrers"`
 	}
-	out := mustRunCLI(t, "referrers", "--json", "--tree", image)
+	out := mustRunCLI(t, append(append([]string{"referrers", "--json", "--tree"}, flags...), image)...)
 	ioMust(t, json.Unmarshal([]byte(out), &res), "decoding referrers --json of %s: %s", image, out)
 	var got []string
 	var walk func([]refNode, int)
@@ -165,6 +166,15 @@ func TestReferrersRegistryRoundTrip(t *testing.T) {
 			ioCopyCLI(t, "oci-layout:"+l0+":app", "docker://"+a+"/org/app:v1", "--referrers", tls)
 			if got := refRegistryGraph(t, a, "org/app", img.Digest); !slices.Equal(got, want) {
 				t.Fatalf("registry A holds\n%q\nwant\n%q", got, want)
+			}
+			// ocilayout referrers lists the registry's graph as oras-go does.
+			for _, ref := range []string{"docker://" + a + "/org/app:v1", "docker://" + a + "/org/app@" + img.Digest.String()} {
+				if got := refLayoutGraph(t, ref, "--tls-verify=false"); !slices.Equal(got, want) {
+					t.Fatalf("ocilayout referrers %s lists\n%q\nwant\n%q", ref, got, want)
+				}
+			}
+			if out := mustRunCLI(t, "referrers", "--tls-verify=false", "--artifact-type", "application/spdx+json", "docker://"+a+"/org/app:v1"); strings.TrimSpace(out) != sbom.String()+" application/spdx+json registry" {
+				t.Errorf("referrers --artifact-type of the registry image printed %q, want the SBOM alone", out)
 			}
 			l1, l2 := filepath.Join(t.TempDir(), "l1"), filepath.Join(t.TempDir(), "l2")
 			ioCopyCLI(t, "docker://"+a+"/org/app:v1", "oci-layout:"+l1+":app", "--referrers", "--src-tls-verify=false")
@@ -290,6 +300,12 @@ func TestReferrersRegistryCredentials(t *testing.T) {
 		t.Fatalf("copy to the registry without credentials succeeded: %s", stderr)
 	}
 	ioCopyCLI(t, "oci-layout:"+l0+":app", "docker://"+reg+"/app:v1", "--referrers", "--dest-tls-verify=false", "--dest-creds", "user:secret")
+	if _, stderr, err := runCLI(t, "referrers", "--tls-verify=false", "docker://"+reg+"/app:v1"); err == nil {
+		t.Errorf("referrers of the registry image without credentials succeeded: %s", stderr)
+	}
+	if got := refLayoutGraph(t, "docker://"+reg+"/app:v1", "--tls-verify=false", "--creds", "user:secret"); !slices.Equal(got, want) {
+		t.Errorf("referrers of the registry image with --creds:\n%q\nwant\n%q", got, want)
+	}
 
 	authFile := filepath.Join(t.TempDir(), "auth.json")
 	fixture.WriteFile(t, authFile, []byte(`{"auths":{"`+reg+`":{"auth":"`+base64.StdEncoding.EncodeToString([]byte("user:secret"))+`"}}}`))
