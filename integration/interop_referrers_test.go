@@ -103,6 +103,77 @@ func TestInteropReferrersOras(t *testing.T) {
 	ioVerifyCLI(t, l1)
 }
 
+// TestInteropReferrersOrasLeaveWithSubject: what `oras attach
+// --oci-layout` wrote (untagged entries with no annotation of ours, the
+// subject only inside the manifest: an attestation and a signature of it)
+// leaves with its subject when ocilayout deletes it or moves its tag away:
+// ocilayout referrers and oras discover agree there is nothing once the
+// same image is back, its blobs are gone, and the layout verifies.
+func TestInteropReferrersOrasLeaveWithSubject(t *testing.T) {
+	oras := refTool(t, "oras")
+	src := filepath.Join(t.TempDir(), "src")
+	img := ioWriteImage(t, src, "app", "amd64", []ioLayer{{files: map[string]string{"etc/os-release": "ID=oras-delete\n"}}})
+	ioWriteImage(t, src, "other", "amd64", []ioLayer{{files: map[string]string{"etc/os-release": "ID=other\n"}}})
+	work := t.TempDir()
+	fixture.WriteFile(t, filepath.Join(work, "att.json"), []byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
+	fixture.WriteFile(t, filepath.Join(work, "sig.json"), []byte(`{"sig":"of the attestation"}`))
+	orasAttach := func(subject, artifactType, file string) digest.Digest {
+		out := refMustRun(t, work, nil, oras, "attach", "--oci-layout", subject, "--artifact-type", artifactType, "--format", "json", file+":application/json")
+		var attached struct {
+			Digest digest.Digest `json:"digest"`
+		}
+		ioMust(t, json.Unmarshal([]byte(out), &attached), "decoding oras attach: %s", out)
+		return attached.Digest
+	}
+	for _, tc := range []struct {
+		name   string
+		remove func(t *testing.T, l string)
+	}{
+		{"delete", func(t *testing.T, l string) { mustRunCLI(t, "delete", "oci-layout:"+l+":app") }},
+		{"tag move", func(t *testing.T, l string) {
+			ioCopyCLI(t, "oci-layout:"+src+":other", "oci-layout:"+l+":app")
+			mustRunCLI(t, "gc", l)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := filepath.Join(t.TempDir(), "l")
+			ioCopyCLI(t, "oci-layout:"+src+":app", "oci-layout:"+l+":app")
+			att := orasAttach(l+":app", "application/vnd.in-toto+json", "att.json")
+			sig := orasAttach(l+"@"+att.String(), "application/vnd.example.signature", "sig.json")
+			want := []string{att.String() + "@0", sig.String() + "@1"}
+			slices.Sort(want)
+			if got := orasGraph(t, oras, l, "app"); !slices.Equal(got, want) {
+				t.Fatalf("before: oras discover lists\n%q\nwant\n%q", got, want)
+			}
+			if got := refLayoutGraph(t, "oci-layout:"+l+":app"); !slices.Equal(got, want) {
+				t.Fatalf("before: ocilayout referrers lists\n%q\nwant\n%q", got, want)
+			}
+
+			tc.remove(t, l)
+			for _, d := range []digest.Digest{att, sig} {
+				if _, err := os.Stat(filepath.Join(l, "blobs", "sha256", d.Encoded())); err == nil {
+					t.Errorf("referrer %s is still in the layout", d)
+				}
+			}
+			ioVerifyCLI(t, l)
+			// The same image back: had an entry of oras's stayed, both
+			// would list it again.
+			ioCopyCLI(t, "oci-layout:"+src+":app", "oci-layout:"+l+":app")
+			if got := orasGraph(t, oras, l, "app"); len(got) != 0 {
+				t.Errorf("after: oras discover lists %q, want nothing", got)
+			}
+			if got := refLayoutGraph(t, "oci-layout:"+l+":app"); len(got) != 0 {
+				t.Errorf("after: ocilayout referrers lists %q, want nothing", got)
+			}
+			if got := ioTag(t, l, "app"); got != img.Digest {
+				t.Errorf("app is %s, want %s", got, img.Digest)
+			}
+			mustRunCLI(t, "gc", l) // what moving app back left
+			ioVerifyCLI(t, l)
+		})
+	}
+}
+
 // TestInteropReferrersCosign: cosign signs an image in an in-process
 // registry with a key (no transparency log); copy --referrers takes the
 // signature (cosign's sha256-HEX.sig tag) into a layout and out to a
