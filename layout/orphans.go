@@ -166,6 +166,51 @@ func (l *Layout) contentSubject(ctx context.Context, e imgspecv1.Descriptor) dig
 	return s
 }
 
+// indexChildrenOf remembers, per index digest, the manifests it lists (a
+// content-addressed fact, read verified once): a tag move that drops a
+// signed image checks liveness across every index of the layout, and a
+// sync does that once per commit.
+var indexChildrenOf = struct {
+	sync.Mutex
+	m map[digest.Digest][]imgspecv1.Descriptor
+}{m: map[digest.Digest][]imgspecv1.Descriptor{}}
+
+const indexChildrenMax = 100_000
+
+// indexChildren returns what d lists when it is an index (nil for a
+// manifest or a leaf), reading it at most once per process. An index that
+// cannot be read is an error: what it holds is unknown.
+func (l *Layout) indexChildren(ctx context.Context, d imgspecv1.Descriptor) ([]imgspecv1.Descriptor, error) {
+	indexChildrenOf.Lock()
+	children, ok := indexChildrenOf.m[d.Digest]
+	indexChildrenOf.Unlock()
+	if ok {
+		return children, nil
+	}
+	kind, data, err := l.classify(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if kind != indexNode {
+		return nil, nil // not remembered: the kind may depend on the descriptor's media type
+	}
+	idx, err := l.readIndexData(ctx, d, data)
+	if err != nil {
+		return nil, err
+	}
+	children = make([]imgspecv1.Descriptor, len(idx.Manifests))
+	for i, c := range idx.Manifests {
+		children[i] = imgspecv1.Descriptor{MediaType: c.MediaType, Digest: c.Digest, Size: c.Size}
+	}
+	indexChildrenOf.Lock()
+	if len(indexChildrenOf.m) >= indexChildrenMax {
+		clear(indexChildrenOf.m)
+	}
+	indexChildrenOf.m[d.Digest] = children
+	indexChildrenOf.Unlock()
+	return children, nil
+}
+
 // orphanReferrers returns the positions in entries of the referrers that
 // are not live (see the rules above). Only indexes, fallback tags and
 // untagged unmarked manifests are read, never a tagged image's manifest.
@@ -181,39 +226,33 @@ func (l *Layout) orphanReferrers(ctx context.Context, entries []imgspecv1.Descri
 	if !some {
 		return nil, nil
 	}
-	live := map[digest.Digest]bool{}
+	live := make(map[digest.Digest]bool, len(entries))
 	var indexes []imgspecv1.Descriptor
 	for i, e := range entries {
 		if roles[i].subject != "" {
 			continue
 		}
 		live[e.Digest] = true
-		if validDescriptor(e) == nil {
+		// A manifest (by its media type) holds no manifest: not followed.
+		if kindOfType(e.MediaType) != manifestNode && validDescriptor(e) == nil {
 			indexes = append(indexes, e)
 		}
 	}
 	for len(indexes) > 0 {
 		d := indexes[0]
 		indexes = indexes[1:]
-		kind, data, err := l.classify(ctx, d)
+		children, err := l.indexChildren(ctx, d)
 		if err != nil {
 			return nil, fmt.Errorf("finding referrers without subject: %w", err)
 		}
-		if kind != indexNode {
-			continue
-		}
-		idx, err := l.readIndexData(ctx, d, data)
-		if err != nil {
-			return nil, fmt.Errorf("finding referrers without subject: %w", err)
-		}
-		for _, c := range idx.Manifests {
-			if !live[c.Digest] && validDescriptor(c) == nil {
+		for _, c := range children {
+			if !live[c.Digest] && kindOfType(c.MediaType) != manifestNode && validDescriptor(c) == nil {
 				indexes = append(indexes, c)
 			}
 			live[c.Digest] = true
 		}
 	}
-	alive := map[int]bool{}
+	alive := make([]bool, len(entries))
 	for changed := true; changed; {
 		changed = false
 		for i, e := range entries {
@@ -243,96 +282,115 @@ func (l *Layout) orphanReferrers(ctx context.Context, entries []imgspecv1.Descri
 // (AnnotationSubjectRoot) goes with it; any other goes only if the
 // layout-wide liveness agrees that its subject is gone, and none goes if
 // that cannot be known (an index that cannot be read): GC decides later.
+//
+// It runs on every Tag, so it costs one pass over the entries when
+// nothing left, and finds tag referrers by the names the subjects that
+// left would give them, not by parsing every name.
 func (tx *IndexTx) dropOrphansOf(gone []digest.Digest) {
+	if len(gone) == 0 {
+		return
+	}
 	entries := tx.idx.Manifests
-	present := map[digest.Digest]bool{}
+	present := make(map[digest.Digest]bool, len(entries))
 	for _, e := range entries {
 		present[e.Digest] = true
 	}
 	left := map[digest.Digest]bool{}
-	for _, d := range gone {
-		if !present[d] {
-			left[d] = true
+	names := map[string]digest.Digest{} // the fallback and cosign tags of what left
+	leave := func(d digest.Digest) {
+		if present[d] || left[d] {
+			return
 		}
+		left[d] = true
+		if d.Validate() != nil {
+			return
+		}
+		names[referrersTag(d)] = d
+		for _, s := range cosignSuffixes {
+			names[referrersTag(d)+s] = d
+		}
+	}
+	for _, d := range gone {
+		leave(d)
 	}
 	if len(left) == 0 {
 		return
 	}
 	ctx, l := tx.ctx, tx.l
-	roles := make([]referrerRole, len(entries))
-	for i, e := range entries {
-		roles[i] = l.cheapRole(ctx, e)
+	roleOf := func(e imgspecv1.Descriptor) (referrerRole, bool) {
+		name := entryName(e)
+		switch {
+		case e.Annotations[AnnotationSubject] != "":
+			return l.cheapRole(ctx, e), true
+		case name == "":
+			return referrerRole{subject: l.contentSubject(ctx, e)}, true
+		}
+		if _, ok := names[name]; ok {
+			return l.cheapRole(ctx, e), true
+		}
+		return referrerRole{}, false // a name no subject that left gives
 	}
+	dropped := map[int]bool{}
 	byRoot := map[int]bool{}
-	bySubject := map[int]bool{}
-	for changed := true; changed; {
-		changed = false
+	for {
 		var fresh []int
 		for i, e := range entries {
-			r := roles[i]
-			if r.subject == "" || byRoot[i] || bySubject[i] {
+			if dropped[i] {
+				continue
+			}
+			r, ok := roleOf(e)
+			if !ok || r.subject == "" {
 				continue
 			}
 			switch {
 			case r.root != "" && left[r.root]:
 				byRoot[i] = true
 			case left[r.subject]:
-				if roles[i] = l.confirmed(ctx, e, r); roles[i].subject == "" {
+				if r = l.confirmed(ctx, e, r); r.subject == "" {
 					continue
 				}
-				bySubject[i] = true
 			default:
 				continue
 			}
+			dropped[i] = true
 			fresh = append(fresh, i)
 		}
 		if len(fresh) == 0 {
 			break
 		}
-		changed = true
-		present = map[digest.Digest]bool{}
+		present = make(map[digest.Digest]bool, len(entries))
 		for i, e := range entries {
-			if !byRoot[i] && !bySubject[i] {
+			if !dropped[i] {
 				present[e.Digest] = true
 			}
 		}
 		for _, i := range fresh {
-			if !present[entries[i].Digest] {
-				left[entries[i].Digest] = true
-			}
-			if roles[i].tag {
+			leave(entries[i].Digest)
+			if r, _ := roleOf(entries[i]); r.tag {
 				for _, d := range l.listed(ctx, entries[i]) {
-					if !present[d] {
-						left[d] = true
-					}
+					leave(d)
 				}
 			}
 		}
 	}
-	if len(byRoot) == 0 && len(bySubject) == 0 {
+	if len(dropped) == 0 {
 		return
 	}
-	if len(bySubject) > 0 {
+	if len(dropped) > len(byRoot) {
+		// Those dropped by subject go only if the layout agrees that the
+		// subject is gone (it may be inside another index).
 		rest, _ := removeEntries(entries, byRoot)
 		orphans, err := l.orphanReferrers(ctx, rest)
-		// Positions in rest, back to positions in entries.
-		keep := map[int]bool{}
 		j := 0
 		for i := range entries {
 			if byRoot[i] {
 				continue
 			}
-			if bySubject[i] && (err != nil || !orphans[j]) {
-				keep[i] = true
+			if dropped[i] && (err != nil || !orphans[j]) {
+				delete(dropped, i)
 			}
 			j++
 		}
-		for i := range keep {
-			delete(bySubject, i)
-		}
 	}
-	for i := range bySubject {
-		byRoot[i] = true
-	}
-	tx.idx.Manifests, _ = removeEntries(entries, byRoot)
+	tx.idx.Manifests, _ = removeEntries(entries, dropped)
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // putTestManifest stores a small distinct manifest and returns its descriptor.
-func putTestManifest(t *testing.T, l *Layout, n int) imgspecv1.Descriptor {
+func putTestManifest(t testing.TB, l *Layout, n int) imgspecv1.Descriptor {
 	t.Helper()
 	data := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[],"annotations":{"n":"%d"}}`, imgspecv1.MediaTypeImageManifest, n))
 	d, err := l.putBytes(context.Background(), data)

@@ -243,7 +243,7 @@ var digestInText = regexp.MustCompile(`sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}`
 
 // removeEntries returns entries without the positions in drop.
 func removeEntries(entries []imgspecv1.Descriptor, drop map[int]bool) (kept, removed []imgspecv1.Descriptor) {
-	kept = []imgspecv1.Descriptor{}
+	kept = make([]imgspecv1.Descriptor, 0, max(0, len(entries)-len(drop)))
 	for i, e := range entries {
 		if drop[i] {
 			removed = append(removed, e)
