@@ -30,7 +30,7 @@ func TestReferrersCLIErrors(t *testing.T) {
 		{[]string{"attach", "--artifact-type", "a/b", "oci-layout:" + dir + ":app"}, exitUsage, []string{"at least one FILE"}},
 		{[]string{"attach", "--artifact-type", "a/b", "--annotation", "novalue", "oci-layout:" + dir + ":app", "f"}, exitUsage, []string{"KEY=VALUE"}},
 		{[]string{"referrers"}, exitUsage, []string{"IMAGE"}},
-		{[]string{"referrers", "docker://example.com/app:v1"}, exitFailure, []string{"oci-layout"}},
+		{[]string{"referrers", "dir:" + dir + "/img"}, exitFailure, []string{"oci-layout:", "docker://"}},
 		{[]string{"referrers", "oci-layout:" + dir + "/missing:app"}, exitFailure, []string{"missing"}},
 		{[]string{"copy", "--referrers", "--insecure-policy", "oci-layout:" + dir + ":app", "dir:" + dir + "/out"}, exitUsage, []string{"oci-layout: and docker://"}},
 	} {

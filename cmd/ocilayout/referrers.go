@@ -96,7 +96,7 @@ func (opts *referrersOptions) list(ctx context.Context, name string, sys *types.
 		}
 		return subject, rs, nil
 	}
-	l, subject, err := openSubject(ctx, ref, name, sys, "listing referrers")
+	l, subject, err := openSubject(ctx, ref, name, sys, "referrers are listed of oci-layout: and docker:// images")
 	if err != nil {
 		return imgspecv1.Descriptor{}, nil, err
 	}
