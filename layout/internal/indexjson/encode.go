@@ -12,6 +12,29 @@ import (
 // Encode writes idx as json.NewEncoder(w).Encode(idx) would: the
 // bytes of json.Marshal and a newline.
 func Encode(w *bufio.Writer, idx *imgspecv1.Index) error {
+	return encodeIndex(w, idx, idx.Manifests == nil, len(idx.Manifests), func(i int) error {
+		return encodeDescriptor(w, &idx.Manifests[i])
+	})
+}
+
+// Splice writes head (whose Manifests are ignored) as Encode would, with
+// n entries: the i-th is raw, the text of a descriptor as Scan read it,
+// written as it is, or, when raw is "", d encoded. A transaction that
+// changes a few entries of a large index rewrites only those.
+func Splice(w *bufio.Writer, head *imgspecv1.Index, n int, entry func(i int) (raw string, d *imgspecv1.Descriptor)) error {
+	return encodeIndex(w, head, false, n, func(i int) error {
+		raw, d := entry(i)
+		if raw != "" {
+			_, err := w.WriteString(raw)
+			return err
+		}
+		return encodeDescriptor(w, d)
+	})
+}
+
+// encodeIndex writes idx with n manifests, each written by entry
+// ("null" for none at all when null).
+func encodeIndex(w *bufio.Writer, idx *imgspecv1.Index, null bool, n int, entry func(i int) error) error {
 	w.WriteString(`{"schemaVersion":`)
 	w.WriteString(strconv.Itoa(idx.SchemaVersion))
 	if idx.MediaType != "" {
@@ -23,15 +46,15 @@ func Encode(w *bufio.Writer, idx *imgspecv1.Index) error {
 		writeStr(w, idx.ArtifactType)
 	}
 	w.WriteString(`,"manifests":`)
-	if idx.Manifests == nil {
+	if null {
 		w.WriteString("null")
 	} else {
 		w.WriteByte('[')
-		for i := range idx.Manifests {
+		for i := range n {
 			if i > 0 {
 				w.WriteByte(',')
 			}
-			if err := encodeDescriptor(w, &idx.Manifests[i]); err != nil {
+			if err := entry(i); err != nil {
 				return err
 			}
 		}
