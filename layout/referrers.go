@@ -97,6 +97,7 @@ func (l *Layout) PutArtifact(ctx context.Context, subject imgspecv1.Descriptor, 
 // present already: the same instance signed in two indexes gets one entry
 // per index, so dropping one index keeps the other's.
 func (tx *IndexTx) AddReferrers(subject digest.Digest, refs ...imgspecv1.Descriptor) error {
+	tx.full() // finish decodes the index to rewrite subject's fallback tag anyway
 	key := func(d imgspecv1.Descriptor) string {
 		return d.Digest.String() + " " + d.Annotations[AnnotationSubjectRoot]
 	}
@@ -128,6 +129,12 @@ func (tx *IndexTx) AddReferrers(subject digest.Digest, refs ...imgspecv1.Descrip
 // blob is written here, under the lock, because its content is the
 // referrers the re-read index holds, which only the lock holder knows.
 func (tx *IndexTx) finish() error {
+	if tx.list != nil {
+		if len(tx.subjects) == 0 && len(removedReferrers(tx.before, tx.list.referrers())) == 0 {
+			return nil // no fallback tag to rewrite: nothing to decode
+		}
+		tx.full()
+	}
 	gone := removedReferrers(tx.before, referrersOf(tx.idx.Manifests))
 	subjects := tx.subjects
 	for s := range gone {
@@ -178,7 +185,7 @@ func (l *Layout) Attach(ctx context.Context, subject imgspecv1.Descriptor, as ..
 		refs = append(refs, r)
 	}
 	err = l.Update(ctx, func(tx *IndexTx) error {
-		roots, err := l.rootsOf(ctx, tx.idx, subject.Digest)
+		roots, err := l.rootsOf(ctx, tx.full(), subject.Digest)
 		if err != nil {
 			return err
 		}

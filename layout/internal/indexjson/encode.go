@@ -3,6 +3,7 @@ package indexjson
 import (
 	"bufio"
 	"encoding/json"
+	"iter"
 	"slices"
 	"strconv"
 
@@ -12,29 +13,48 @@ import (
 // Encode writes idx as json.NewEncoder(w).Encode(idx) would: the
 // bytes of json.Marshal and a newline.
 func Encode(w *bufio.Writer, idx *imgspecv1.Index) error {
-	return encodeIndex(w, idx, idx.Manifests == nil, len(idx.Manifests), func(i int) error {
-		return encodeDescriptor(w, &idx.Manifests[i])
+	return encodeIndex(w, idx, idx.Manifests == nil, func() error {
+		for i := range idx.Manifests {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if err := encodeDescriptor(w, &idx.Manifests[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
 // Splice writes head (whose Manifests are ignored) as Encode would, with
-// n entries: the i-th is raw, the text of a descriptor as Scan read it,
-// written as it is, or, when raw is "", d encoded. A transaction that
-// changes a few entries of a large index rewrites only those.
-func Splice(w *bufio.Writer, head *imgspecv1.Index, n int, entry func(i int) (raw string, d *imgspecv1.Descriptor)) error {
-	return encodeIndex(w, head, false, n, func(i int) error {
-		raw, d := entry(i)
-		if raw != "" {
-			_, err := w.WriteString(raw)
-			return err
+// the entries of entries: each is raw, the text of a descriptor as Scan
+// read it, written as it is, or, when raw is "", d encoded. A transaction
+// that changes a few entries of a large index rewrites only those.
+func Splice(w *bufio.Writer, head *imgspecv1.Index, entries iter.Seq2[string, *imgspecv1.Descriptor]) error {
+	return encodeIndex(w, head, false, func() error {
+		first := true
+		for raw, d := range entries {
+			if !first {
+				w.WriteByte(',')
+			}
+			first = false
+			var err error
+			if raw != "" {
+				_, err = w.WriteString(raw)
+			} else {
+				err = encodeDescriptor(w, d)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		return encodeDescriptor(w, d)
+		return nil
 	})
 }
 
-// encodeIndex writes idx with n manifests, each written by entry
-// ("null" for none at all when null).
-func encodeIndex(w *bufio.Writer, idx *imgspecv1.Index, null bool, n int, entry func(i int) error) error {
+// encodeIndex writes idx with the manifests manifests writes between the
+// brackets ("null" instead when null).
+func encodeIndex(w *bufio.Writer, idx *imgspecv1.Index, null bool, manifests func() error) error {
 	w.WriteString(`{"schemaVersion":`)
 	w.WriteString(strconv.Itoa(idx.SchemaVersion))
 	if idx.MediaType != "" {
@@ -50,13 +70,8 @@ func encodeIndex(w *bufio.Writer, idx *imgspecv1.Index, null bool, n int, entry 
 		w.WriteString("null")
 	} else {
 		w.WriteByte('[')
-		for i := range n {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			if err := entry(i); err != nil {
-				return err
-			}
+		if err := manifests(); err != nil {
+			return err
 		}
 		w.WriteByte(']')
 	}
