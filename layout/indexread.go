@@ -40,6 +40,31 @@ func (l *Layout) scanIndex(ctx context.Context) (*indexjson.Scanned, *imgspecv1.
 	return nil, idx, err
 }
 
+// entriesWhere reads index.json and returns, in order, its entries whose
+// name, digest and AnnotationSubject keep accepts, decoding only those
+// when the index can be scanned.
+func (l *Layout) entriesWhere(ctx context.Context, keep func(name, digest, subject string) bool) ([]imgspecv1.Descriptor, error) {
+	s, idx, err := l.scanIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []imgspecv1.Descriptor
+	if s == nil {
+		for _, e := range idx.Manifests {
+			if keep(entryName(e), string(e.Digest), e.Annotations[AnnotationSubject]) {
+				out = append(out, e)
+			}
+		}
+		return out, nil
+	}
+	for i, e := range s.Entries {
+		if keep(s.Str(e.Name), s.Str(e.Digest), s.Str(e.Subject)) {
+			out = append(out, s.Detached(i))
+		}
+	}
+	return out, nil
+}
+
 // readIndexText reads index.json whole.
 func (l *Layout) readIndexText(ctx context.Context) (string, error) {
 	if err := checkContext(ctx); err != nil {

@@ -244,7 +244,10 @@ func (l *Layout) rootsOf(ctx context.Context, idx *imgspecv1.Index, d digest.Dig
 // (ReadBlob verifies it) and check that its subject is subject, so that a
 // referrer cannot be moved to another image by editing index.json.
 func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactType string) ([]imgspecv1.Descriptor, error) {
-	idx, err := l.Index(ctx)
+	tag := referrersTag(subject)
+	// Only the entries named tag or marked with subject matter: those are
+	// the only ones decoded.
+	entries, err := l.entriesWhere(ctx, func(name, _, s string) bool { return name == tag || s == subject.String() })
 	if err != nil {
 		return nil, err
 	}
@@ -257,11 +260,10 @@ func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactT
 		seen[d.Digest] = true
 		out = append(out, d)
 	}
-	tag := referrersTag(subject)
 	var tagEntry *imgspecv1.Descriptor
-	for i, e := range idx.Manifests {
+	for i, e := range entries {
 		if entryName(e) == tag {
-			tagEntry = &idx.Manifests[i]
+			tagEntry = &entries[i]
 			continue
 		}
 		if e.Annotations[AnnotationSubject] == subject.String() {

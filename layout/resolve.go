@@ -110,6 +110,14 @@ func (l *Layout) Resolve(ctx context.Context, idx *imgspecv1.Index, sel Selector
 // the difference between 0.15 s and 150 MiB and a few milliseconds. A
 // digest inside an index, and the zero selector, read the index whole.
 func (l *Layout) Lookup(ctx context.Context, sel Selector) (imgspecv1.Descriptor, error) {
+	if sel.kind == selectName {
+		// Resolve looks at the entries of that name only.
+		named, err := l.entriesWhere(ctx, func(name, _, _ string) bool { return name == sel.name })
+		if err != nil {
+			return imgspecv1.Descriptor{}, err
+		}
+		return l.Resolve(ctx, &imgspecv1.Index{Manifests: named}, sel)
+	}
 	s, idx, err := l.scanIndex(ctx)
 	if err != nil {
 		return imgspecv1.Descriptor{}, err
@@ -118,23 +126,14 @@ func (l *Layout) Lookup(ctx context.Context, sel Selector) (imgspecv1.Descriptor
 		return l.Resolve(ctx, idx, sel)
 	}
 	switch sel.kind {
-	case selectName:
-		// Resolve looks at the entries of that name only.
-		named := &imgspecv1.Index{}
-		for i, e := range s.Entries {
-			if s.Str(e.Name) == sel.name {
-				named.Manifests = append(named.Manifests, s.Entry(i))
-			}
-		}
-		return l.Resolve(ctx, named, sel)
 	case selectIndex:
 		if sel.index < len(s.Entries) {
-			return s.Entry(sel.index), nil
+			return s.Detached(sel.index), nil
 		}
 	case selectDigest:
 		for i, e := range s.Entries {
 			if s.Str(e.Digest) == string(sel.digest) {
-				return s.Entry(i), nil
+				return s.Detached(i), nil
 			}
 		}
 	}

@@ -3,6 +3,9 @@ package indexjson
 import (
 	"math"
 	"math/bits"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -77,6 +80,23 @@ func (s *Scanned) Entry(i int) imgspecv1.Descriptor {
 	p := indexParser{data: s.Text, pos: int(s.Entries[i].Start)}
 	d, _ := p.descriptor(nil) // Scan parsed the same text with the same grammar
 	return d
+}
+
+// Detached decodes the i-th entry into strings of its own: a caller that
+// keeps one entry of a large index does not keep the whole text alive.
+func (s *Scanned) Detached(i int) imgspecv1.Descriptor {
+	d := s.Entry(i)
+	d.MediaType = strings.Clone(d.MediaType)
+	d.Digest = digest.Digest(strings.Clone(string(d.Digest)))
+	d.ArtifactType = strings.Clone(d.ArtifactType)
+	if d.Annotations != nil {
+		m := make(map[string]string, len(d.Annotations))
+		for k, v := range d.Annotations {
+			m[strings.Clone(k)] = strings.Clone(v)
+		}
+		d.Annotations = m
+	}
+	return d // URLs, Data and Platform are decoded by encoding/json, into copies
 }
 
 // Index decodes every entry: the Index Decode would have returned.
