@@ -23,16 +23,17 @@ import (
 // dropped keeps its position (dead), so lookups stay valid, and is left
 // out when the list is written or decoded.
 type entryList struct {
-	s       *indexjson.Scanned
-	changed []*imgspecv1.Descriptor // by position: the entry now, nil if as read; grown on the first change
-	dead    []bool                  // by position; grown on the first drop
-	n       int                     // positions: len(s.Entries) + added
-	lookups int                     // linear lookups so far; past linearLookups, the maps below are built
-	names   *chains                 // name -> positions that held it
-	digests *chains                 // digest -> positions that held it
-	refs    []int                   // positions that held a subject or subject root; nil until asked
-	viewed  []imgspecv1.Descriptor  // what Entries returned, kept up to date until an entry is dropped
-	viewAt  []int                   // position -> index in viewed (-1: dead), when some were dead; nil: the same
+	s        *indexjson.Scanned
+	changed  []*imgspecv1.Descriptor // by position: the entry now, nil if as read; grown on the first change
+	dead     []bool                  // by position; grown on the first drop
+	n        int                     // positions: len(s.Entries) + added
+	lookups  int                     // linear lookups so far; past linearLookups, the maps below are built
+	names    *chains                 // name -> positions that held it
+	digests  *chains                 // digest -> positions that held it
+	untagged *chains                 // digest -> positions that held it with no name
+	refs     []int                   // positions that held a subject or subject root; nil until asked
+	viewed   []imgspecv1.Descriptor  // what Entries returned, kept up to date until an entry is dropped
+	viewAt   []int                   // position -> index in viewed (-1: dead), when some were dead; nil: the same
 }
 
 // linearLookups is how many lookups of a name or digest a transaction does
@@ -87,9 +88,9 @@ func (l *entryList) descriptor(i int) imgspecv1.Descriptor {
 
 // set makes d the entry at i (i == l.n adds it).
 func (l *entryList) set(i int, d *imgspecv1.Descriptor) {
-	oldName, oldDigest := "", ""
+	oldName, oldDigest, oldUntagged := "", "", ""
 	if i < l.n {
-		oldName, oldDigest = l.name(i), l.digest(i)
+		oldName, oldDigest, oldUntagged = l.name(i), l.digest(i), l.untaggedDigest(i)
 	} else {
 		l.n++
 	}
@@ -102,6 +103,9 @@ func (l *entryList) set(i int, d *imgspecv1.Descriptor) {
 	}
 	if l.digests != nil && string(d.Digest) != oldDigest {
 		l.digests.add(string(d.Digest), i)
+	}
+	if u := l.untaggedDigest(i); l.untagged != nil && u != oldUntagged {
+		l.untagged.add(u, i)
 	}
 	if s, r := d.Annotations[AnnotationSubject], d.Annotations[AnnotationSubjectRoot]; l.refs != nil && (s != "" || r != "") {
 		l.refs = append(l.refs, i)
@@ -140,14 +144,17 @@ func (l *entryList) drop(i int) {
 }
 
 // find returns, in order, the live positions whose key (name or digest) is
-// key.
-func (l *entryList) find(c **chains, key string, keyOf func(int) string) []int {
+// key; only the first one found when first is set.
+func (l *entryList) find(c **chains, key string, keyOf func(int) string, first bool) []int {
 	var out []int
 	if *c == nil && l.lookups < linearLookups {
 		l.lookups++
 		for i := range l.n {
 			if keyOf(i) == key && l.live(i) {
 				out = append(out, i)
+				if first {
+					break
+				}
 			}
 		}
 		return out
@@ -161,15 +168,37 @@ func (l *entryList) find(c **chains, key string, keyOf func(int) string) []int {
 	for i := range (*c).each(key) {
 		if l.live(i) && keyOf(i) == key {
 			out = append(out, i)
+			if first {
+				return out
+			}
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out) // a position that left the key and came back is listed twice
 }
 
-func (l *entryList) named(name string) []int { return l.find(&l.names, name, l.name) }
+func (l *entryList) named(name string) []int { return l.find(&l.names, name, l.name, false) }
 
-func (l *entryList) withDigest(d string) []int { return l.find(&l.digests, d, l.digest) }
+// hasDigest reports whether a live entry has digest d.
+func (l *entryList) hasDigest(d string) bool {
+	return len(l.find(&l.digests, d, l.digest, true)) > 0
+}
+
+// untaggedWith returns the live positions of untagged entries of digest d.
+// (All of a layout's tags may share one digest: a lookup of every entry
+// of d would make each tag add walk them all.)
+func (l *entryList) untaggedWith(d string) []int {
+	return l.find(&l.untagged, d, l.untaggedDigest, false)
+}
+
+// untaggedDigest is the key of untagged: the digest of an untagged entry,
+// "" for a tagged one.
+func (l *entryList) untaggedDigest(i int) string {
+	if l.name(i) != "" {
+		return ""
+	}
+	return l.digest(i)
+}
 
 // referrerPositions returns the live positions holding a subject or a
 // subject root annotation, in order.
@@ -207,7 +236,7 @@ func (l *entryList) tag(desc imgspecv1.Descriptor, name string) {
 	desc.Annotations = cloneMap(desc.Annotations)
 	if name == "" {
 		delete(desc.Annotations, imgspecv1.AnnotationRefName)
-		if len(l.withDigest(string(desc.Digest))) == 0 {
+		if !l.hasDigest(string(desc.Digest)) {
 			l.set(l.n, &desc)
 		}
 		return
@@ -219,11 +248,7 @@ func (l *entryList) tag(desc imgspecv1.Descriptor, name string) {
 	// The entries applyTag replaces: those holding the name, and the
 	// untagged ones of this digest; the first is replaced in place.
 	held := l.named(name)
-	for _, i := range l.withDigest(string(desc.Digest)) {
-		if l.name(i) == "" {
-			held = append(held, i)
-		}
-	}
+	held = append(held, l.untaggedWith(string(desc.Digest))...)
 	if len(held) == 0 {
 		l.set(l.n, &desc)
 		return
@@ -246,7 +271,7 @@ func (l *entryList) tag(desc imgspecv1.Descriptor, name string) {
 func (l *entryList) dropReferrersOf(gone []string) {
 	orphan := map[string]bool{}
 	for _, d := range gone {
-		if len(l.withDigest(d)) == 0 {
+		if !l.hasDigest(d) {
 			orphan[d] = true
 		}
 	}

@@ -117,7 +117,10 @@ func (p *indexParser) entries(s *Scanned) ([]Entry, bool) {
 		return nil, false
 	}
 	rest := p.data[p.pos:]
-	out := make([]Entry, 0, min(len(rest)/128, 1<<16)) // no count of "digest": that pass costs a fifth of Scan
+	// A descriptor of a tag takes about 200 bytes: enough room for most
+	// indexes without growing (a count of "digest" would cost a fifth of
+	// Scan), and never more than a fifth of the text's size.
+	out := make([]Entry, 0, len(rest)/200)
 	if p.next(']') {
 		return out, true
 	}
