@@ -150,11 +150,17 @@ type keys struct {
 func (k *keys) str(p *indexParser) (Str, bool) {
 	p.ws()
 	start := p.pos
+	if v, ok := p.plain(); ok {
+		if v == "" {
+			return Str{}, true
+		}
+		return Str{Off: int32(start + 1), End: int32(p.pos - 1)}, true
+	}
 	v, ok := p.str()
 	if !ok || v == "" {
 		return Str{}, ok
 	}
-	if raw := p.data[start+1 : p.pos-1]; raw == v { // plain, or UTF-8 that decodes to itself
+	if raw := p.data[start+1 : p.pos-1]; raw == v { // UTF-8 that decodes to itself
 		return Str{Off: int32(start + 1), End: int32(p.pos - 1)}, true
 	}
 	k.s.decoded = append(k.s.decoded, v)
