@@ -48,7 +48,7 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	var done *IndexTx
 	update := func(tx *IndexTx) error {
 		done = tx
-		idx := tx.idx
+		idx := tx.full()
 		drop, err := l.selectForDelete(ctx, idx, sel)
 		if err != nil {
 			return err

@@ -138,7 +138,7 @@ func deleteIn(ctx context.Context, dir string, sel Selector, opts ...Option) (*D
 // updateRaw changes index.json by hand inside a transaction, for tests
 // that set up what no verb would write.
 func (l *Layout) updateRaw(ctx context.Context, fn func(*imgspecv1.Index) error) error {
-	return l.Update(ctx, func(tx *IndexTx) error { return fn(tx.idx) })
+	return l.Update(ctx, func(tx *IndexTx) error { return fn(tx.full()) })
 }
 
 // testEntry is one index.json entry as the tests look at it.

@@ -2,16 +2,12 @@ package layout
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"syscall"
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
-	"github.com/ocilayout/ocilayout/layout/internal/regfile"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -20,63 +16,6 @@ import (
 // entries; anything larger is treated as hostile rather than read, and
 // never written (see indexlimit.go). A variable for the tests.
 var maxIndexSize int64 = 64 << 20
-
-// Index reads index.json. It takes no lock: writers replace the file by
-// rename, so a reader sees either the old or the new index, whole.
-func (l *Layout) Index(ctx context.Context) (*imgspecv1.Index, error) {
-	if err := checkContext(ctx); err != nil {
-		return nil, err
-	}
-	f, _, err := regfile.Open(l.root, imgspecv1.ImageIndexFile)
-	if err != nil {
-		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
-	}
-	defer f.Close()
-	data, err := readAllSized(f, indexLimit(ctx))
-	if err != nil {
-		return nil, fmt.Errorf("reading index.json of %s: %w", l.dir, err)
-	}
-	return parseIndex(data, "index.json of "+l.dir)
-}
-
-// readAllSized reads f whole into a buffer sized from its stat, refusing
-// more than limit bytes. Sizing up front avoids the repeated grow-and-copy
-// of io.ReadAll, which dominated reading a large index.json.
-func readAllSized(f *os.File, limit int64) ([]byte, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("larger than the %d-byte limit", limit)
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
-	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
-		return nil, err
-	}
-	if int64(buf.Len()) > limit {
-		return nil, fmt.Errorf("larger than the %d-byte limit", limit)
-	}
-	return buf.Bytes(), nil
-}
-
-// parseIndex decodes an image index. An entry whose digest is invalid (an
-// unknown algorithm, uppercase hex, "../") or whose size is negative is
-// kept as it is, opaque: refusing the whole index for it would make one
-// bad entry brick the layout, even for the delete @N that removes it.
-// Nothing joins such a digest into a path (blobstore.Path validates every
-// digest), and resolution and the walker skip it, naming it
-// (validDescriptor).
-func parseIndex(data []byte, what string) (*imgspecv1.Index, error) {
-	idx, err := indexjson.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", what, err)
-	}
-	if idx.SchemaVersion != 2 {
-		return nil, fmt.Errorf("parsing %s: schemaVersion %d, expected 2", what, idx.SchemaVersion)
-	}
-	return idx, nil
-}
 
 // validDescriptor reports why d names no blob the engine can read: an
 // invalid digest or a negative size.
@@ -96,11 +35,16 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 	if idx.Manifests == nil {
 		idx.Manifests = []imgspecv1.Descriptor{}
 	}
-	// Encoding straight into the temp file keeps a large index (10,000
-	// tags are ~2.4 MB) from being built up in a growing buffer first.
+	return l.writeIndexWith(func(w *bufio.Writer) error { return indexjson.Encode(w, idx) })
+}
+
+// writeIndexWith replaces index.json with what encode writes. Encoding
+// straight into the temp file keeps a large index (100,000 tags are ~25
+// MB) from being built up in a growing buffer first.
+func (l *Layout) writeIndexWith(encode func(w *bufio.Writer) error) error {
 	err := atomicfile.WriteFunc(l.root, imgspecv1.ImageIndexFile, func(w *bufio.Writer) error {
 		lw := l.limitIndexWriter(w)
-		if err := indexjson.Encode(lw, idx); err != nil {
+		if err := encode(lw); err != nil {
 			return err
 		}
 		return lw.Flush()
@@ -122,6 +66,10 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 // Delete, GC. fn runs with the lock held, so it should only change the
 // index; blobs belong before Update (PutBlob, PutArtifact), under a
 // Lease so that GC keeps them until the index names them.
+//
+// The entries are decoded only as far as fn needs them (see entryList):
+// a transaction that tags a few images in a large index decodes none, and
+// writes the others back as the text they were read as.
 func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
 	if err := l.checkWritable(); err != nil {
 		return err
@@ -131,18 +79,27 @@ func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
 		return err
 	}
 	defer unlock()
-	idx, err := l.Index(ctx)
+	scanned, idx, err := l.scanIndex(ctx)
 	if err != nil {
 		return err
 	}
-	tx := &IndexTx{l: l, ctx: ctx, idx: idx, before: referrersOf(idx.Manifests)}
+	tx := &IndexTx{l: l, ctx: ctx, idx: idx}
+	if scanned != nil {
+		tx.list = newEntryList(scanned)
+		tx.before = tx.list.referrers()
+	} else {
+		tx.before = referrersOf(idx.Manifests)
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := tx.finish(); err != nil {
 		return err
 	}
-	return l.writeIndex(idx)
+	if tx.list != nil {
+		return l.writeIndexWith(tx.list.encode)
+	}
+	return l.writeIndex(tx.idx)
 }
 
 // IndexVersion identifies the version of index.json there is now, without
@@ -166,17 +123,36 @@ func (l *Layout) IndexVersion() (string, error) {
 // untagged leftover of a tag move goes with its referrers, a referrer
 // names its subject) hold for every writer.
 type IndexTx struct {
-	l        *Layout
-	ctx      context.Context
+	l   *Layout
+	ctx context.Context
+	// Exactly one of list and idx is set: list while the transaction
+	// needs no entry decoded (Tag works on it), idx once something does
+	// (full decodes every entry into it).
+	list     *entryList
 	idx      *imgspecv1.Index
 	subjects []digest.Digest        // whose fallback tag finish rewrites, in order
 	before   referrerSets           // the referrers when the transaction began
 	replaced []imgspecv1.Descriptor // fallback tag entries finish replaced or dropped
 }
 
+// full returns the index with every entry decoded, decoding it the first
+// time it is asked for.
+func (tx *IndexTx) full() *imgspecv1.Index {
+	if tx.list != nil {
+		tx.idx = tx.list.index()
+		tx.list = nil
+	}
+	return tx.idx
+}
+
 // Entries returns the entries as they stand in the transaction. The slice
 // must not be changed; use the verbs.
-func (tx *IndexTx) Entries() []imgspecv1.Descriptor { return tx.idx.Manifests }
+func (tx *IndexTx) Entries() []imgspecv1.Descriptor {
+	if tx.list != nil {
+		return tx.list.view()
+	}
+	return tx.idx.Manifests
+}
 
 // Tag records desc in index.json under name ("" for untagged).
 // A name is unique: the entry that held it before loses it, and is dropped
@@ -196,6 +172,15 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	if err := tx.l.checkMaintainable(tx.ctx, desc); err != nil {
 		return err
 	}
+	if tx.list != nil {
+		// A new name stays on the scanned text; a move that drops an
+		// entry needs every entry to find who referred to it.
+		if gone := tx.list.tag(desc, name); len(gone) > 0 {
+			tx.full()
+			tx.dropOrphansOf(gone)
+		}
+		return nil
+	}
 	tx.dropOrphansOf(applyTag(tx.idx, desc, name))
 	return nil
 }
@@ -204,10 +189,11 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 // referrers left without a subject by that (with their fallback tag), and
 // returns how many entries matched.
 func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
+	idx := tx.full()
 	var gone []digest.Digest
-	kept := tx.idx.Manifests[:0]
+	kept := idx.Manifests[:0]
 	n := 0
-	for _, e := range tx.idx.Manifests {
+	for _, e := range idx.Manifests {
 		if drop(e) {
 			n++
 			gone = append(gone, e.Digest)
@@ -215,15 +201,16 @@ func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
 		}
 		kept = append(kept, e)
 	}
-	tx.idx.Manifests = kept
+	idx.Manifests = kept
 	tx.dropOrphansOf(gone)
 	return n
 }
 
 // remove drops the entries at the positions in drop and returns them.
 func (tx *IndexTx) remove(drop map[int]bool) []imgspecv1.Descriptor {
+	idx := tx.full()
 	var removed []imgspecv1.Descriptor
-	tx.idx.Manifests, removed = removeEntries(tx.idx.Manifests, drop)
+	idx.Manifests, removed = removeEntries(idx.Manifests, drop)
 	return removed
 }
 

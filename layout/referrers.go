@@ -97,6 +97,7 @@ func (l *Layout) PutArtifact(ctx context.Context, subject imgspecv1.Descriptor, 
 // present already: the same instance signed in two indexes gets one entry
 // per index, so dropping one index keeps the other's.
 func (tx *IndexTx) AddReferrers(subject digest.Digest, refs ...imgspecv1.Descriptor) error {
+	tx.full() // finish decodes the index to rewrite subject's fallback tag anyway
 	key := func(d imgspecv1.Descriptor) string {
 		return d.Digest.String() + " " + d.Annotations[AnnotationSubjectRoot]
 	}
@@ -128,6 +129,12 @@ func (tx *IndexTx) AddReferrers(subject digest.Digest, refs ...imgspecv1.Descrip
 // blob is written here, under the lock, because its content is the
 // referrers the re-read index holds, which only the lock holder knows.
 func (tx *IndexTx) finish() error {
+	if tx.list != nil {
+		if len(tx.subjects) == 0 && len(removedReferrers(tx.before, tx.list.referrers())) == 0 {
+			return nil // no fallback tag to rewrite: nothing to decode
+		}
+		tx.full()
+	}
 	gone := removedReferrers(tx.before, referrersOf(tx.idx.Manifests))
 	subjects := tx.subjects
 	for s := range gone {
@@ -178,7 +185,7 @@ func (l *Layout) Attach(ctx context.Context, subject imgspecv1.Descriptor, as ..
 		refs = append(refs, r)
 	}
 	err = l.Update(ctx, func(tx *IndexTx) error {
-		roots, err := l.rootsOf(ctx, tx.idx, subject.Digest)
+		roots, err := l.rootsOf(ctx, tx.full(), subject.Digest)
 		if err != nil {
 			return err
 		}
@@ -237,7 +244,10 @@ func (l *Layout) rootsOf(ctx context.Context, idx *imgspecv1.Index, d digest.Dig
 // (ReadBlob verifies it) and check that its subject is subject, so that a
 // referrer cannot be moved to another image by editing index.json.
 func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactType string) ([]imgspecv1.Descriptor, error) {
-	idx, err := l.Index(ctx)
+	tag := referrersTag(subject)
+	// Only the entries named tag or marked with subject matter: those are
+	// the only ones decoded.
+	entries, err := l.entriesWhere(ctx, func(name, _, s string) bool { return name == tag || s == subject.String() })
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +260,10 @@ func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactT
 		seen[d.Digest] = true
 		out = append(out, d)
 	}
-	tag := referrersTag(subject)
 	var tagEntry *imgspecv1.Descriptor
-	for i, e := range idx.Manifests {
+	for i, e := range entries {
 		if entryName(e) == tag {
-			tagEntry = &idx.Manifests[i]
+			tagEntry = &entries[i]
 			continue
 		}
 		if e.Annotations[AnnotationSubject] == subject.String() {

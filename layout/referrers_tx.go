@@ -13,16 +13,22 @@ type referrerSets map[digest.Digest]map[digest.Digest]bool
 func referrersOf(entries []imgspecv1.Descriptor) referrerSets {
 	sets := referrerSets{}
 	for _, e := range entries {
-		s := digest.Digest(e.Annotations[AnnotationSubject])
-		if s == "" || entryName(e) != "" {
-			continue
-		}
-		if sets[s] == nil {
-			sets[s] = map[digest.Digest]bool{}
-		}
-		sets[s][e.Digest] = true
+		sets.add(e.Annotations[AnnotationSubject], entryName(e), string(e.Digest))
 	}
 	return sets
+}
+
+// add records the entry of that subject annotation, name and digest, if it
+// is a referrer.
+func (sets referrerSets) add(subject, name, d string) {
+	s := digest.Digest(subject)
+	if s == "" || name != "" {
+		return
+	}
+	if sets[s] == nil {
+		sets[s] = map[digest.Digest]bool{}
+	}
+	sets[s][digest.Digest(d)] = true
 }
 
 // removedReferrers compares the referrers a transaction started with to

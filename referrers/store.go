@@ -119,11 +119,7 @@ func (s *layoutStore) Resolve(ctx context.Context, ref string) (imgspecv1.Descri
 	if err != nil {
 		return imgspecv1.Descriptor{}, err
 	}
-	idx, err := s.l.Index(ctx)
-	if err != nil {
-		return imgspecv1.Descriptor{}, err
-	}
-	d, err := s.l.Resolve(ctx, idx, parsed)
+	d, err := s.l.Lookup(ctx, parsed)
 	if errors.Is(err, layout.ErrNotFound) {
 		return imgspecv1.Descriptor{}, fmt.Errorf("%s: %w", ref, errdef.ErrNotFound)
 	}

@@ -22,11 +22,7 @@ import (
 // claiming identity (a Docker reference) for it, with signer, and stores
 // it next to the image. It returns the signed manifest's digest.
 func Sign(ctx context.Context, l *layout.Layout, sel layout.Selector, signer *Signer, identity string) (digest.Digest, error) {
-	idx, err := l.Index(ctx)
-	if err != nil {
-		return "", err
-	}
-	desc, err := l.Resolve(ctx, idx, sel)
+	desc, err := l.Lookup(ctx, sel)
 	if err != nil {
 		return "", err
 	}

@@ -48,13 +48,7 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 		l.Close()
 		return nil, err
 	}
-	idx, err := l.Index(ctx)
-	if err != nil {
-		lease.Release()
-		l.Close()
-		return nil, err
-	}
-	desc, err := l.Resolve(ctx, idx, sel)
+	desc, err := l.Lookup(ctx, sel)
 	if err != nil {
 		lease.Release()
 		l.Close()

@@ -150,12 +150,9 @@ func openSubject(ctx context.Context, ref types.ImageReference, name string, sys
 	if err != nil {
 		return nil, imgspecv1.Descriptor{}, err
 	}
-	idx, err := l.Index(ctx)
+	d, err := l.Lookup(ctx, sel)
 	if err == nil {
-		var d imgspecv1.Descriptor
-		if d, err = l.Resolve(ctx, idx, sel); err == nil {
-			return l, imgspecv1.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}, nil
-		}
+		return l, imgspecv1.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}, nil
 	}
 	_ = l.Close()
 	return nil, imgspecv1.Descriptor{}, fmt.Errorf("finding %s: %w", name, err)

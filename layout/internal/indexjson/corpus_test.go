@@ -31,7 +31,7 @@ func TestIndexJSONCorpusPaths(t *testing.T) {
 	fast := 0
 	for _, f := range files {
 		data := readFuzzBytes(t, filepath.Join(indexJSONCorpus, f.Name()))
-		p := indexParser{data: data}
+		p := indexParser{data: string(data)}
 		_, ok := p.index()
 		switch {
 		case strings.HasPrefix(f.Name(), "fast-"):
@@ -53,7 +53,7 @@ func TestIndexJSONCorpusPaths(t *testing.T) {
 
 // readFuzzBytes reads a corpus file of one []byte argument, in the
 // "go test fuzz v1" format the fuzzer writes.
-func readFuzzBytes(t *testing.T, path string) []byte {
+func readFuzzBytes(t testing.TB, path string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {

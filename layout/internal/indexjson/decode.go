@@ -3,9 +3,9 @@
 package indexjson
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -55,12 +55,19 @@ func ValidDigest(d digest.Digest) error {
 
 // Decode is json.Unmarshal into an Index.
 func Decode(data []byte) (*imgspecv1.Index, error) {
-	p := indexParser{data: data}
+	return DecodeText(string(data))
+}
+
+// DecodeText is Decode of a text already held as a string (index.json is
+// read into one): the strings of the result are substrings of text, not
+// copies, so a large index costs one allocation per entry less for each.
+func DecodeText(text string) (*imgspecv1.Index, error) {
+	p := indexParser{data: text}
 	if idx, ok := p.index(); ok {
 		return idx, nil
 	}
 	var idx imgspecv1.Index
-	if err := json.Unmarshal(data, &idx); err != nil {
+	if err := json.Unmarshal([]byte(text), &idx); err != nil {
 		return nil, err
 	}
 	return &idx, nil
@@ -70,7 +77,7 @@ func Decode(data []byte) (*imgspecv1.Index, error) {
 // on anything outside its subset, and the caller then starts over with
 // encoding/json, which also produces the error message for bad input.
 type indexParser struct {
-	data []byte
+	data string
 	pos  int
 }
 
@@ -97,8 +104,19 @@ func (p *indexParser) next(c byte) bool {
 
 func (p *indexParser) index() (*imgspecv1.Index, bool) {
 	idx := &imgspecv1.Index{}
+	ok := p.head(idx, func() bool {
+		var ok bool
+		idx.Manifests, ok = p.descriptors()
+		return ok
+	})
+	return idx, ok
+}
+
+// head parses the index object into idx, calling manifests with the parser
+// at the value of "manifests" (Scan and Decode part only there).
+func (p *indexParser) head(idx *imgspecv1.Index, manifests func() bool) bool {
 	var seen uint8
-	ok := p.object(func(key []byte) bool {
+	ok := p.object(func(key string) bool {
 		var bit uint8
 		var ok bool
 		switch string(key) {
@@ -115,7 +133,7 @@ func (p *indexParser) index() (*imgspecv1.Index, bool) {
 			idx.ArtifactType, ok = p.str()
 		case "manifests":
 			bit = 8
-			idx.Manifests, ok = p.descriptors()
+			ok = manifests()
 		case "annotations":
 			bit = 16
 			idx.Annotations, ok = p.strMap()
@@ -129,15 +147,15 @@ func (p *indexParser) index() (*imgspecv1.Index, bool) {
 		return ok
 	})
 	if !ok {
-		return nil, false
+		return false
 	}
 	p.ws()
-	return idx, p.pos == len(p.data)
+	return p.pos == len(p.data)
 }
 
 // object parses {"key": value, ...}, calling field with the parser
 // positioned at each value. key aliases the input.
-func (p *indexParser) object(field func(key []byte) bool) bool {
+func (p *indexParser) object(field func(key string) bool) bool {
 	if !p.next('{') {
 		return false
 	}
@@ -146,7 +164,7 @@ func (p *indexParser) object(field func(key []byte) bool) bool {
 	}
 	for {
 		p.ws()
-		key, ok := p.plainBytes()
+		key, ok := p.plain()
 		if !ok || !p.next(':') || !field(key) {
 			return false
 		}
@@ -167,12 +185,12 @@ func (p *indexParser) descriptors() ([]imgspecv1.Descriptor, bool) {
 	// us allocate far more than its own size: a real descriptor takes
 	// more than 80 bytes, and past 1<<16 entries append takes over.
 	rest := p.data[p.pos:]
-	out := make([]imgspecv1.Descriptor, 0, min(bytes.Count(rest, []byte(`"digest"`)), len(rest)/80, 1<<16))
+	out := make([]imgspecv1.Descriptor, 0, min(strings.Count(rest, `"digest"`), len(rest)/80, 1<<16))
 	if p.next(']') {
 		return out, true
 	}
 	for {
-		d, ok := p.descriptor()
+		d, ok := p.descriptor(nil)
 		if !ok {
 			return nil, false
 		}
@@ -184,10 +202,14 @@ func (p *indexParser) descriptors() ([]imgspecv1.Descriptor, bool) {
 	}
 }
 
-func (p *indexParser) descriptor() (imgspecv1.Descriptor, bool) {
+// descriptor parses one descriptor. With keys, the annotations are not
+// built into a map: only the ones the engine looks entries up by are kept,
+// in keys (Scan); the rest of the grammar, and so what is accepted, is the
+// same.
+func (p *indexParser) descriptor(keys *keys) (imgspecv1.Descriptor, bool) {
 	var d imgspecv1.Descriptor
 	var seen uint8
-	ok := p.object(func(key []byte) bool {
+	ok := p.object(func(key string) bool {
 		var bit uint8
 		var ok bool
 		switch string(key) {
@@ -197,26 +219,34 @@ func (p *indexParser) descriptor() (imgspecv1.Descriptor, bool) {
 		case "digest":
 			bit = 2
 			var s string
-			s, ok = p.str()
+			if keys != nil {
+				keys.e.Digest, ok = keys.str(p)
+			} else {
+				s, ok = p.str()
+			}
 			d.Digest = digest.Digest(s)
 		case "size":
 			bit = 4
 			d.Size, ok = p.int()
 		case "annotations":
 			bit = 8
-			d.Annotations, ok = p.strMap()
+			if keys != nil {
+				ok = p.annotationKeys(keys)
+			} else {
+				d.Annotations, ok = p.strMap()
+			}
 		case "artifactType":
 			bit = 16
 			d.ArtifactType, ok = p.str()
 		case "urls":
 			bit = 32
-			ok = p.raw(&d.URLs)
+			d.URLs, ok = rawValue[[]string](p)
 		case "data":
 			bit = 64
-			ok = p.raw(&d.Data)
+			d.Data, ok = rawValue[[]byte](p)
 		case "platform":
 			bit = 128
-			ok = p.raw(&d.Platform)
+			d.Platform, ok = rawValue[*imgspecv1.Platform](p)
 		}
 		if bit == 0 || seen&bit != 0 {
 			return false
@@ -227,6 +257,14 @@ func (p *indexParser) descriptor() (imgspecv1.Descriptor, bool) {
 	return d, ok
 }
 
+// rawValue is raw into a new T. Decoding into a field of the descriptor
+// instead would move every descriptor to the heap, used or not.
+func rawValue[T any](p *indexParser) (T, bool) {
+	var v T
+	ok := p.raw(&v)
+	return v, ok
+}
+
 // raw decodes the value at the parser into v with encoding/json, for the
 // fields that are rare in an index.json (platform, urls, data).
 func (p *indexParser) raw(v any) bool {
@@ -234,7 +272,7 @@ func (p *indexParser) raw(v any) bool {
 	if !p.skipValue() {
 		return false
 	}
-	return json.Unmarshal(p.data[start:p.pos], v) == nil
+	return json.Unmarshal([]byte(p.data[start:p.pos]), v) == nil
 }
 
 // skipValue moves past one JSON value without decoding it. It checks
@@ -287,54 +325,27 @@ func (p *indexParser) skipValue() bool {
 
 func (p *indexParser) strMap() (map[string]string, bool) {
 	m := map[string]string{}
-	ok := p.object(func(key []byte) bool {
+	ok := p.object(func(key string) bool {
 		v, ok := p.str()
-		m[intern(key)] = v
+		m[key] = v
 		return ok
 	})
 	return m, ok
 }
 
-// plainBytes reads a string that needs no unescaping and returns its
-// bytes, aliasing the input; anything else is left to encoding/json.
-func (p *indexParser) plainBytes() ([]byte, bool) {
+// plain reads a string that needs no unescaping and returns it, a
+// substring of the input; anything else is left to encoding/json.
+func (p *indexParser) plain() (string, bool) {
 	if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-		return nil, false
+		return "", false
 	}
-	for i := p.pos + 1; i < len(p.data); i++ {
-		c := p.data[i]
-		switch {
-		case c == '"':
-			b := p.data[p.pos+1 : i]
-			p.pos = i + 1
-			return b, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, false
-		}
+	i := p.pos + 1 + plainPrefix(p.data[p.pos+1:])
+	if i < len(p.data) && p.data[i] == '"' {
+		s := p.data[p.pos+1 : i]
+		p.pos = i + 1
+		return s, true
 	}
-	return nil, false
-}
-
-// intern returns the strings that repeat in every entry of an index
-// without allocating a copy of each.
-func intern(b []byte) string {
-	switch string(b) {
-	case imgspecv1.AnnotationRefName:
-		return imgspecv1.AnnotationRefName
-	case imgspecv1.MediaTypeImageManifest:
-		return imgspecv1.MediaTypeImageManifest
-	case imgspecv1.MediaTypeImageIndex:
-		return imgspecv1.MediaTypeImageIndex
-	case AnnotationSubject:
-		return AnnotationSubject
-	case AnnotationSubjectRoot:
-		return AnnotationSubjectRoot
-	case "application/vnd.docker.distribution.manifest.v2+json":
-		return "application/vnd.docker.distribution.manifest.v2+json"
-	case "application/vnd.docker.distribution.manifest.list.v2+json":
-		return "application/vnd.docker.distribution.manifest.list.v2+json"
-	}
-	return string(b)
+	return "", false
 }
 
 // str reads a string value. Plain ASCII is taken as is; a string with
@@ -342,8 +353,8 @@ func intern(b []byte) string {
 // replaces invalid UTF-8 the way it always does.
 func (p *indexParser) str() (string, bool) {
 	p.ws()
-	if b, ok := p.plainBytes(); ok {
-		return intern(b), true
+	if s, ok := p.plain(); ok {
+		return s, true
 	}
 	start := p.pos
 	end, ok := p.strEnd()
@@ -351,7 +362,7 @@ func (p *indexParser) str() (string, bool) {
 		return "", false
 	}
 	var s string
-	if json.Unmarshal(p.data[start:end], &s) != nil {
+	if json.Unmarshal([]byte(p.data[start:end]), &s) != nil {
 		return "", false
 	}
 	return s, true
@@ -398,6 +409,6 @@ func (p *indexParser) int() (int64, bool) {
 			return 0, false
 		}
 	}
-	v, err := strconv.ParseInt(string(p.data[start:p.pos]), 10, 64)
+	v, err := strconv.ParseInt(p.data[start:p.pos], 10, 64)
 	return v, err == nil
 }

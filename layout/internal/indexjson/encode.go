@@ -3,6 +3,7 @@ package indexjson
 import (
 	"bufio"
 	"encoding/json"
+	"iter"
 	"slices"
 	"strconv"
 
@@ -12,6 +13,48 @@ import (
 // Encode writes idx as json.NewEncoder(w).Encode(idx) would: the
 // bytes of json.Marshal and a newline.
 func Encode(w *bufio.Writer, idx *imgspecv1.Index) error {
+	return encodeIndex(w, idx, idx.Manifests == nil, func() error {
+		for i := range idx.Manifests {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if err := encodeDescriptor(w, &idx.Manifests[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Splice writes head (whose Manifests are ignored) as Encode would, with
+// the entries of entries: each is raw, the text of a descriptor as Scan
+// read it, written as it is, or, when raw is "", d encoded. A transaction
+// that changes a few entries of a large index rewrites only those.
+func Splice(w *bufio.Writer, head *imgspecv1.Index, entries iter.Seq2[string, *imgspecv1.Descriptor]) error {
+	return encodeIndex(w, head, false, func() error {
+		first := true
+		for raw, d := range entries {
+			if !first {
+				w.WriteByte(',')
+			}
+			first = false
+			var err error
+			if raw != "" {
+				_, err = w.WriteString(raw)
+			} else {
+				err = encodeDescriptor(w, d)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// encodeIndex writes idx with the manifests manifests writes between the
+// brackets ("null" instead when null).
+func encodeIndex(w *bufio.Writer, idx *imgspecv1.Index, null bool, manifests func() error) error {
 	w.WriteString(`{"schemaVersion":`)
 	w.WriteString(strconv.Itoa(idx.SchemaVersion))
 	if idx.MediaType != "" {
@@ -23,17 +66,12 @@ func Encode(w *bufio.Writer, idx *imgspecv1.Index) error {
 		writeStr(w, idx.ArtifactType)
 	}
 	w.WriteString(`,"manifests":`)
-	if idx.Manifests == nil {
+	if null {
 		w.WriteString("null")
 	} else {
 		w.WriteByte('[')
-		for i := range idx.Manifests {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			if err := encodeDescriptor(w, &idx.Manifests[i]); err != nil {
-				return err
-			}
+		if err := manifests(); err != nil {
+			return err
 		}
 		w.WriteByte(']')
 	}

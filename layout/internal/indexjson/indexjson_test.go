@@ -57,7 +57,7 @@ func TestIndexJSONMatchesEncodingJSON(t *testing.T) {
 func TestIndexJSONFastPathTaken(t *testing.T) {
 	for _, i := range []int{0, 1, 2, 5, 14} { // what ocilayout, skopeo and umoci write
 		s := indexJSONSeeds[i]
-		p := indexParser{data: []byte(s)}
+		p := indexParser{data: s}
 		if _, ok := p.index(); !ok {
 			t.Errorf("fast path refused %q", s)
 		}
