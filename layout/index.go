@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"slices"
 	"syscall"
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
@@ -175,7 +176,10 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	if tx.list != nil {
 		// A new name stays on the scanned text; a move that drops an
 		// entry needs every entry to find who referred to it.
-		if gone := tx.list.tag(desc, name); len(gone) > 0 {
+		gone := slices.DeleteFunc(tx.list.tag(desc, name), func(d digest.Digest) bool {
+			return tx.list.hasDigest(string(d)) // still held under another name
+		})
+		if len(gone) > 0 {
 			tx.full()
 			tx.dropOrphansOf(gone)
 		}
