@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 
 	"github.com/ocilayout/ocilayout/internal/imageopts"
 	"github.com/ocilayout/ocilayout/layout"
@@ -24,10 +25,20 @@ import (
 // a delete, a GC or a lease concerns the blobs the copies wrote.
 func engineOptions(sys *types.SystemContext) []layout.Option { return imageopts.Layout(sys) }
 
-// layoutEntry is a named image entry of a layout.
+// annotationSourceDigest, on an entry sync wrote, is the digest of the
+// source manifest the entry's image was converted from (a Docker schema2
+// manifest or list stored as OCI, which the layout holds under another
+// digest): a re-sync compares the source's HEAD with it, so that an
+// unchanged schema2 tag costs one HEAD, as any other. Another writer
+// moving the name writes its own descriptor, without it.
+const annotationSourceDigest = "io.github.ocilayout.sync.source-digest"
+
+// layoutEntry is a named image entry of a layout; source is its
+// annotationSourceDigest, if any.
 type layoutEntry struct {
 	name   string
 	digest digest.Digest
+	source digest.Digest
 }
 
 // layoutNames reads the named image entries of the layout at dir, once per
@@ -54,7 +65,7 @@ func layoutNames(ctx context.Context, dir string) ([]layoutEntry, error) {
 		if name == "" || e.Annotations[layout.AnnotationSubject] != "" {
 			continue
 		}
-		out = append(out, layoutEntry{name: name, digest: e.Digest})
+		out = append(out, layoutEntry{name: name, digest: e.Digest, source: digest.Digest(e.Annotations[annotationSourceDigest])})
 	}
 	return out, nil
 }
@@ -161,6 +172,9 @@ func tagIn(tx *layout.IndexTx, d digest.Digest, name string, wantIndex bool) err
 			continue
 		}
 		desc := imgspecv1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size, Platform: e.Platform}
+		if src := e.Annotations[annotationSourceDigest]; src != "" {
+			desc.Annotations = map[string]string{annotationSourceDigest: src}
+		}
 		return tx.Tag(desc, name)
 	}
 	return errNotHeld
@@ -191,4 +205,46 @@ func deferTag(b *batch, d digest.Digest, name string, notHeld func()) {
 		}
 		return err
 	})
+}
+
+// sourceChange gives the entry name, if it holds d, the annotation that
+// it was converted from the source manifest source. Nothing happens when
+// another writer moved the name meanwhile.
+func sourceChange(name string, d, source digest.Digest) func(*layout.IndexTx) error {
+	return func(tx *layout.IndexTx) error {
+		for _, e := range tx.Entries() {
+			if e.Annotations[imgspecv1.AnnotationRefName] != name || e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" {
+				continue
+			}
+			if e.Annotations[annotationSourceDigest] == source.String() {
+				return nil
+			}
+			desc := e
+			desc.Annotations = maps.Clone(e.Annotations)
+			desc.Annotations[annotationSourceDigest] = source.String()
+			return tx.Tag(desc, name)
+		}
+		return nil
+	}
+}
+
+// recordSource records, on the entry name of the layout at dir that holds
+// d, that it was converted from source: in b when the copy committed into
+// the batch b (the change follows the copy's own), otherwise in an index
+// transaction of its own.
+func recordSource(ctx context.Context, sys *types.SystemContext, dir, name string, d, source digest.Digest, b *batch) error {
+	change := sourceChange(name, d, source)
+	if b != nil {
+		b.Defer(change)
+		return nil
+	}
+	l, err := layout.Open(dir, engineOptions(sys)...)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := l.Update(ctx, change); err != nil {
+		return fmt.Errorf("recording the source digest of %s in %s: %w", name, dir, err)
+	}
+	return nil
 }

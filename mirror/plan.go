@@ -24,9 +24,13 @@ type item struct {
 	destName  string        // entry name in a layout, Docker reference in a registry
 	dest      types.ImageReference
 	held      digest.Digest // what the destination holds under destName; "" for nothing
-	sameAs    *item         // an earlier item of the same source digest, copied first
-	reused    *reusedSource // the source check opened, when it read the manifest
-	result    Result
+	// heldSource is the source manifest digest held was converted from
+	// (annotationSourceDigest), or "".
+	heldSource digest.Digest
+	batch      *batch        // the batch it.dest commits into, or nil
+	sameAs     *item         // an earlier item of the same source digest, copied first
+	reused     *reusedSource // the source check opened, when it read the manifest
+	result     Result
 }
 
 // repoScope is what Prune may delete for one listed repository: entries of
@@ -44,6 +48,10 @@ type plan struct {
 	// heldDigests are the digests of held, for naming an image the layout
 	// already has under another name instead of copying it.
 	heldDigests map[digest.Digest]bool
+	// heldSources are the digests of held converted images by the source
+	// digest they were converted from.
+	heldSources map[digest.Digest]digest.Digest
+	heldSource  map[string]digest.Digest // by name
 	items       []*item
 	scopes      []repoScope
 	failed      []Result // sources that could not be listed
@@ -52,7 +60,8 @@ type plan struct {
 // newPlan lists the sources (one tag list per repository) and reads the
 // destination layout's names once.
 func newPlan(ctx context.Context, opts *Options) (*plan, error) {
-	p := &plan{opts: opts, held: map[string]digest.Digest{}, heldDigests: map[digest.Digest]bool{}}
+	p := &plan{opts: opts, held: map[string]digest.Digest{}, heldDigests: map[digest.Digest]bool{},
+		heldSources: map[digest.Digest]digest.Digest{}, heldSource: map[string]digest.Digest{}}
 	if dir := opts.Destination.Layout; dir != "" {
 		entries, err := layoutNames(ctx, dir)
 		if err != nil {
@@ -61,6 +70,10 @@ func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 		for _, e := range entries {
 			p.held[e.name] = e.digest
 			p.heldDigests[e.digest] = true
+			if e.source != "" {
+				p.heldSources[e.source] = e.digest
+				p.heldSource[e.name] = e.source
+			}
 		}
 	}
 	for _, s := range opts.Sources {
@@ -190,7 +203,7 @@ func (p *plan) setDestination(it *item) error {
 		if err != nil {
 			return err
 		}
-		it.destName, it.held = name, p.held[name]
+		it.destName, it.held, it.heldSource = name, p.held[name], p.heldSource[name]
 		it.dest, err = layoutDestRef(d.Layout, name)
 		it.result.Destination = name
 		return err
@@ -246,7 +259,7 @@ func (p *plan) check(ctx context.Context, it *item) {
 		}
 		it.srcDigest = dg
 	}
-	if it.srcDigest == it.held {
+	if it.srcDigest == it.held || it.heldSource != "" && it.srcDigest == it.heldSource {
 		it.result.Action, it.result.Digest = ActionUnchanged, it.held
 		return
 	}
@@ -254,12 +267,11 @@ func (p *plan) check(ctx context.Context, it *item) {
 		// Without --all a list is copied as its one instance for this
 		// platform, so the destination holds the instance's digest: one
 		// manifest GET tells whether that is still the one upstream.
-		d, isList, src, err := listInstance(ctx, it.srcSys, it.src)
+		d, reused, err := listInstance(ctx, it.srcSys, it.src)
 		if err != nil {
 			return // the copy will say what is wrong
 		}
-		reused := &reusedSource{ImageReference: it.src, open: src}
-		if isList && d == it.held {
+		if reused.isList && d == it.held {
 			reused.close()
 			it.result.Action, it.result.Digest = ActionUnchanged, it.held
 			return
