@@ -14,6 +14,7 @@ import (
 	"github.com/ocilayout/ocilayout/internal/imageopts"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/reference"
+	"github.com/ocilayout/ocilayout/referrers"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/manifest"
@@ -38,7 +39,7 @@ const annotationSourceDigest = "io.github.ocilayout.sync.source-digest"
 type layoutEntry struct {
 	name   string
 	digest digest.Digest
-	source digest.Digest
+	source string
 }
 
 // layoutNames reads the named image entries of the layout at dir, once per
@@ -65,7 +66,7 @@ func layoutNames(ctx context.Context, dir string) ([]layoutEntry, error) {
 		if name == "" || e.Annotations[layout.AnnotationSubject] != "" {
 			continue
 		}
-		out = append(out, layoutEntry{name: name, digest: e.Digest, source: digest.Digest(e.Annotations[annotationSourceDigest])})
+		out = append(out, layoutEntry{name: name, digest: e.Digest, source: e.Annotations[annotationSourceDigest]})
 	}
 	return out, nil
 }
@@ -208,20 +209,20 @@ func deferTag(b *batch, d digest.Digest, name string, notHeld func()) {
 }
 
 // sourceChange gives the entry name, if it holds d, the annotation that
-// it was converted from the source manifest source. Nothing happens when
+// it was converted from the source manifest source (a sourceKey). Nothing happens when
 // another writer moved the name meanwhile.
-func sourceChange(name string, d, source digest.Digest) func(*layout.IndexTx) error {
+func sourceChange(name string, d digest.Digest, source string) func(*layout.IndexTx) error {
 	return func(tx *layout.IndexTx) error {
 		for _, e := range tx.Entries() {
 			if e.Annotations[imgspecv1.AnnotationRefName] != name || e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" {
 				continue
 			}
-			if e.Annotations[annotationSourceDigest] == source.String() {
+			if e.Annotations[annotationSourceDigest] == source {
 				return nil
 			}
 			desc := e
 			desc.Annotations = maps.Clone(e.Annotations)
-			desc.Annotations[annotationSourceDigest] = source.String()
+			desc.Annotations[annotationSourceDigest] = source
 			return tx.Tag(desc, name)
 		}
 		return nil
@@ -232,7 +233,7 @@ func sourceChange(name string, d, source digest.Digest) func(*layout.IndexTx) er
 // d, that it was converted from source: in b when the copy committed into
 // the batch b (the change follows the copy's own), otherwise in an index
 // transaction of its own.
-func recordSource(ctx context.Context, sys *types.SystemContext, dir, name string, d, source digest.Digest, b *batch) error {
+func recordSource(ctx context.Context, sys *types.SystemContext, dir, name string, d digest.Digest, source string, b *batch) error {
 	change := sourceChange(name, d, source)
 	if b != nil {
 		b.Defer(change)
@@ -247,4 +248,18 @@ func recordSource(ctx context.Context, sys *types.SystemContext, dir, name strin
 		return fmt.Errorf("recording the source digest of %s in %s: %w", name, dir, err)
 	}
 	return nil
+}
+
+// layoutEndpoint is the layout at dir as an end of referrers.Copy,
+// created when it is the destination; the func closes it.
+func layoutEndpoint(dir string, sys *types.SystemContext, create bool) (*referrers.Endpoint, func(), error) {
+	open := layout.Open
+	if create {
+		open = layout.Create
+	}
+	l, err := open(dir, engineOptions(sys)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return referrers.Layout(l, "oci-layout:"+dir), func() { _ = l.Close() }, nil
 }

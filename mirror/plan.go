@@ -24,9 +24,10 @@ type item struct {
 	destName  string        // entry name in a layout, Docker reference in a registry
 	dest      types.ImageReference
 	held      digest.Digest // what the destination holds under destName; "" for nothing
-	// heldSource is the source manifest digest held was converted from
+	// heldSource is the source key (sourceKey) held was converted from
 	// (annotationSourceDigest), or "".
-	heldSource digest.Digest
+	heldSource string
+	converted  bool          // this sync stored it converted, under another digest
 	batch      *batch        // the batch it.dest commits into, or nil
 	sameAs     *item         // an earlier item of the same source digest, copied first
 	reused     *reusedSource // the source check opened, when it read the manifest
@@ -50,8 +51,8 @@ type plan struct {
 	heldDigests map[digest.Digest]bool
 	// heldSources are the digests of held converted images by the source
 	// digest they were converted from.
-	heldSources map[digest.Digest]digest.Digest
-	heldSource  map[string]digest.Digest // by name
+	heldSources map[string]digest.Digest
+	heldSource  map[string]string // by name
 	items       []*item
 	scopes      []repoScope
 	failed      []Result // sources that could not be listed
@@ -61,7 +62,7 @@ type plan struct {
 // destination layout's names once.
 func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 	p := &plan{opts: opts, held: map[string]digest.Digest{}, heldDigests: map[digest.Digest]bool{},
-		heldSources: map[digest.Digest]digest.Digest{}, heldSource: map[string]digest.Digest{}}
+		heldSources: map[string]digest.Digest{}, heldSource: map[string]string{}}
 	if dir := opts.Destination.Layout; dir != "" {
 		entries, err := layoutNames(ctx, dir)
 		if err != nil {
@@ -259,7 +260,7 @@ func (p *plan) check(ctx context.Context, it *item) {
 		}
 		it.srcDigest = dg
 	}
-	if it.srcDigest == it.held || it.heldSource != "" && it.srcDigest == it.heldSource {
+	if it.srcDigest == it.held || it.heldSource != "" && p.sourceKey(it.srcDigest) == it.heldSource {
 		it.result.Action, it.result.Digest = ActionUnchanged, it.held
 		return
 	}

@@ -244,7 +244,39 @@ func (p *plan) run(ctx context.Context) error {
 			it.reused.close()
 		}
 	}
+	if p.opts.Referrers && !p.opts.DryRun && !stop.Load() {
+		p.referrersPass(ctx, workers, &logMu)
+	}
 	return nil
+}
+
+// referrersPass carries the referrers of every image copied or found
+// unchanged, once all names are committed (a referrer recorded in a layout
+// needs its subject there), workers at a time.
+func (p *plan) referrersPass(ctx context.Context, workers int, logMu *sync.Mutex) {
+	work := make(chan *item)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				p.carryReferrers(ctx, it)
+				if p.opts.Log != nil && (it.result.Referrers > 0 || it.result.Error != "" || it.result.Note != "") {
+					logMu.Lock()
+					fmt.Fprintln(p.opts.Log, it.result.String())
+					logMu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, it := range p.items {
+		if it.result.Action == ActionCopied || it.result.Action == ActionUnchanged {
+			work <- it
+		}
+	}
+	close(work)
+	wg.Wait()
 }
 
 // copyOrTag names the image in the destination layout when the layout
@@ -253,9 +285,9 @@ func (p *plan) copyOrTag(ctx context.Context, pcs chan *signature.PolicyContext,
 	if dir := p.opts.Destination.Layout; dir != "" {
 		held := it.srcDigest
 		if !p.heldDigests[held] {
-			held = p.heldSources[it.srcDigest] // converted from this source manifest
+			held = p.heldSources[p.sourceKey(it.srcDigest)] // converted from this source manifest
 		}
-		wantIndex := p.opts.Copy.ImageListSelection == copy.CopyAllImages
+		wantIndex := p.opts.Copy.ImageListSelection != copy.CopySystemImage
 		if held != "" {
 			if err := tagExisting(ctx, p.opts.Destination.Sys, dir, held, it.destName, wantIndex); err == nil {
 				it.result.Action, it.result.Digest = ActionCopied, held
@@ -305,6 +337,13 @@ func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) 
 			}
 		}
 		defer src.close()
+		o := o
+		if len(p.opts.Platforms) > 0 && src.isList {
+			var err error
+			if o.Instances, err = selectInstances(src.raw, src.mediaType, p.opts.Platforms); err != nil {
+				return err
+			}
+		}
 		var err error
 		man, err = copy.Image(ctx, pc, it.dest, src, &o)
 		read = src
@@ -322,8 +361,9 @@ func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) 
 	// next sync sees it unchanged. Not for a list copied as one platform's
 	// image: the instance held depends on the platform asked for.
 	dir := p.opts.Destination.Layout
-	if dir != "" && read.digest != d && (!read.isList || p.opts.Copy.ImageListSelection == copy.CopyAllImages) {
-		if err := recordSource(ctx, p.opts.Destination.Sys, dir, it.destName, d, read.digest, it.batch); err != nil && p.opts.Log != nil {
+	if dir != "" && read.digest != d && (!read.isList || p.opts.Copy.ImageListSelection != copy.CopySystemImage) {
+		it.converted = true
+		if err := recordSource(ctx, p.opts.Destination.Sys, dir, it.destName, d, p.sourceKey(read.digest), it.batch); err != nil && p.opts.Log != nil {
 			fmt.Fprintf(p.opts.Log, "warning: %v (the next sync copies %s again)\n", err, it.destName)
 		}
 	}
