@@ -172,6 +172,7 @@ type IndexTx struct {
 	subjects []digest.Digest        // whose fallback tag finish rewrites, in order
 	before   referrerSets           // the referrers when the transaction began
 	replaced []imgspecv1.Descriptor // fallback tag entries finish replaced or dropped
+	tags     *tagIndex              // nil until the first Tag, and after other changes
 }
 
 // Entries returns the entries as they stand in the transaction. The slice
@@ -195,7 +196,7 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	if err := tx.l.checkMaintainable(tx.ctx, desc); err != nil {
 		return err
 	}
-	applyTag(tx.idx, desc, name)
+	tx.tag(desc, name)
 	return nil
 }
 
@@ -203,6 +204,7 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 // referrers left without a subject by that (with their fallback tag), and
 // returns how many entries matched.
 func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
+	tx.tags = nil
 	var gone []digest.Digest
 	kept := tx.idx.Manifests[:0]
 	n := 0
@@ -220,6 +222,7 @@ func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
 
 // remove drops the entries at the positions in drop and returns them.
 func (tx *IndexTx) remove(drop map[int]bool) []imgspecv1.Descriptor {
+	tx.tags = nil
 	var removed []imgspecv1.Descriptor
 	tx.idx.Manifests, removed = removeEntries(tx.idx.Manifests, drop)
 	return removed

@@ -97,6 +97,7 @@ func (l *Layout) PutArtifact(ctx context.Context, subject imgspecv1.Descriptor, 
 // present already: the same instance signed in two indexes gets one entry
 // per index, so dropping one index keeps the other's.
 func (tx *IndexTx) AddReferrers(subject digest.Digest, refs ...imgspecv1.Descriptor) error {
+	tx.tags = nil
 	key := func(d imgspecv1.Descriptor) string {
 		return d.Digest.String() + " " + d.Annotations[AnnotationSubjectRoot]
 	}
@@ -128,6 +129,7 @@ func (tx *IndexTx) AddReferrers(subject digest.Digest, refs ...imgspecv1.Descrip
 // blob is written here, under the lock, because its content is the
 // referrers the re-read index holds, which only the lock holder knows.
 func (tx *IndexTx) finish() error {
+	tx.tags = nil
 	gone := removedReferrers(tx.before, referrersOf(tx.idx.Manifests))
 	subjects := tx.subjects
 	for s := range gone {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"sync"
 
 	"github.com/ocilayout/ocilayout/internal/imageopts"
 	"github.com/ocilayout/ocilayout/layout"
@@ -172,11 +173,7 @@ func tagIn(tx *layout.IndexTx, d digest.Digest, name string, wantIndex bool) err
 		if e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" || (!wantIndex && isIndex) {
 			continue
 		}
-		desc := imgspecv1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size, Platform: e.Platform}
-		if src := e.Annotations[annotationSourceDigest]; src != "" {
-			desc.Annotations = map[string]string{annotationSourceDigest: src}
-		}
-		return tx.Tag(desc, name)
+		return tx.Tag(heldDescriptor(e), name)
 	}
 	return errNotHeld
 }
@@ -196,16 +193,63 @@ func batched(dest types.ImageReference, b *batch) types.ImageReference {
 }
 
 // deferTag queues, in b, naming d as name; notHeld runs (inside the
-// transaction) when no entry holds d, and the caller copies instead.
-func deferTag(b *batch, d digest.Digest, name string, notHeld func()) {
+// transaction) when no entry holds d, and the caller copies instead. c
+// finds the entry holding d without a scan of the whole index per name.
+func deferTag(b *batch, c *entryCache, d digest.Digest, name string, notHeld func()) {
 	b.Defer(func(tx *layout.IndexTx) error {
-		err := tagIn(tx, d, name, true)
-		if errors.Is(err, errNotHeld) {
+		e, ok := c.find(tx, d)
+		if !ok {
 			notHeld()
 			return nil
 		}
-		return err
+		return tx.Tag(e, name)
 	})
+}
+
+// entryCache is, for the transaction a batch commits, the descriptor
+// tagIn would use for each digest (that of the first image entry holding
+// it), built once per transaction: a batch naming 256 images in an index
+// of 100,000 entries otherwise scans it 256 times. The entries a
+// transaction drops (a tag move) keep their blobs, under the batch's
+// lease, so naming a digest found here stays sound.
+type entryCache struct {
+	mu       sync.Mutex
+	tx       *layout.IndexTx
+	byDigest map[digest.Digest]imgspecv1.Descriptor
+}
+
+func (c *entryCache) find(tx *layout.IndexTx, d digest.Digest) (imgspecv1.Descriptor, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tx != tx {
+		c.tx, c.byDigest = tx, map[digest.Digest]imgspecv1.Descriptor{}
+		for _, e := range tx.Entries() {
+			if _, ok := c.byDigest[e.Digest]; !ok && e.Annotations[layout.AnnotationSubject] == "" {
+				c.byDigest[e.Digest] = heldDescriptor(e)
+			}
+		}
+	}
+	if e, ok := c.byDigest[d]; ok {
+		return e, true
+	}
+	for _, e := range tx.Entries() { // added by this transaction's copies
+		if e.Digest == d && e.Annotations[layout.AnnotationSubject] == "" {
+			c.byDigest[d] = heldDescriptor(e)
+			return c.byDigest[d], true
+		}
+	}
+	return imgspecv1.Descriptor{}, false
+}
+
+// heldDescriptor is what naming the image of entry e again records: its
+// media type, digest, size and platform, and the source it was converted
+// from.
+func heldDescriptor(e imgspecv1.Descriptor) imgspecv1.Descriptor {
+	desc := imgspecv1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size, Platform: e.Platform}
+	if src := e.Annotations[annotationSourceDigest]; src != "" {
+		desc.Annotations = map[string]string{annotationSourceDigest: src}
+	}
+	return desc
 }
 
 // sourceChange gives the entry name, if it holds d, the annotation that
