@@ -120,6 +120,9 @@ func (p *plan) addRepository(ctx context.Context, s Source) error {
 			return err
 		}
 		for _, t := range tags {
+			if p.opts.Referrers && isReferrersTag(t) {
+				continue // carried with its subject
+			}
 			if s.Filter == nil || s.Filter(t) {
 				refs = append(refs, t)
 			}
@@ -165,7 +168,7 @@ func (p *plan) addLayout(ctx context.Context, s Source) error {
 	}
 	for _, e := range entries {
 		n := nameOfEntry(e.name)
-		if len(wanted) > 0 && !wanted[e.name] || s.Filter != nil && !s.Filter(n.tag()) {
+		if len(wanted) > 0 && !wanted[e.name] || s.Filter != nil && !s.Filter(n.tag()) || p.opts.Referrers && isReferrersTag(n.tag()) {
 			continue
 		}
 		it := &item{name: n, srcSys: s.Sys, srcDigest: e.digest}

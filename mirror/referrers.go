@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/ocilayout/ocilayout/referrers"
@@ -18,6 +19,16 @@ import (
 // added upstream to an image that did not change must still arrive. A
 // referrer names its subject by digest, so an image the layout holds
 // converted (a Docker schema2 source) cannot have them.
+
+// referrersTagRE is a tag that holds referrers rather than an image: the
+// referrers API's fallback tag (sha256-HEX) and cosign's attachments
+// (sha256-HEX.sig, .att, .sbom).
+var referrersTagRE = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$`)
+
+// isReferrersTag reports whether tag is one: with Options.Referrers such
+// tags travel with their subject and are not synced as images of their
+// own (which cosign's tags made fail, skopeo#1596).
+func isReferrersTag(tag string) bool { return referrersTagRE.MatchString(tag) }
 
 // carryReferrers copies it's referrers and records how many it carried;
 // a failure fails the item, naming the cause.
