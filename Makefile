@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 UNIT_PKGS = $(shell $(GO) list -tags "$(TAGS)" ./... | grep -v '/integration')
 HAVE_INTEGRATION = $(wildcard integration)
 
-.PHONY: all build test tools demo interop lint bench bench-peers mutate clean api
+.PHONY: all build test tools demo interop lint bench bench-peers bench-sync mutate clean api
 
 all: build
 
@@ -124,6 +124,13 @@ bench:
 PEERSFLAGS ?=
 bench-peers:
 	bash bench/peers.sh $(PEERSFLAGS)
+
+# bench/sync.sh: ocilayout sync against skopeo sync --dest dir (first sync and
+# no-op re-sync of 200 tags, time and registry requests); SYNCFLAGS='--rows 3,4'
+# for sync at scale (10,000 tags, 100,000 names). Not part of CI.
+SYNCFLAGS ?=
+bench-sync:
+	bash bench/sync.sh $(SYNCFLAGS)
 
 # api: the exported identifiers and Examples per library package, the
 # figures ARCHITECTURE.md quotes.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/ocilayout/ocilayout/mirror"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
@@ -148,29 +149,61 @@ func TestSyncYAML(t *testing.T) {
 	}
 }
 
-// TestSyncDockerSchema2 pins down the known cost of a Docker schema2
-// source: the layout stores it converted to OCI, under another digest, so
-// a re-sync cannot see it is unchanged and copies it again, but fetches
-// none of its layers (they are in the layout already).
+// TestSyncDockerSchema2: a Docker schema2 source is stored converted to
+// OCI, under another digest than upstream's, and the entry records
+// upstream's (io.github.ocilayout.sync.source-digest), so that a re-sync
+// of an unchanged schema2 tag costs one HEAD and no other request, a new
+// tag of it is only named, and a changed one is copied again.
 func TestSyncDockerSchema2(t *testing.T) {
 	reg := startSyncRegistry(t)
 	scratch := filepath.Join(t.TempDir(), "scratch")
-	ioWriteImage(t, scratch, "v1", "amd64", []ioLayer{{files: map[string]string{"a": "schema2"}}, {files: map[string]string{"b": "two"}}})
-	ioCopy(t, "oci-layout:"+scratch+":v1", "docker://"+reg.host+"/ns/s2:v1", &copy.Options{ForceManifestMIMEType: manifest.DockerV2Schema2MediaType})
+	push := func(tag, content string) {
+		ioWriteImage(t, scratch, tag, "amd64", []ioLayer{{files: map[string]string{"a": "schema2"}}, {files: map[string]string{"b": content}}})
+		ioCopy(t, "oci-layout:"+scratch+":"+tag, "docker://"+reg.host+"/ns/s2:"+tag, &copy.Options{ForceManifestMIMEType: manifest.DockerV2Schema2MediaType})
+	}
+	push("v1", "one")
 	dest := filepath.Join(t.TempDir(), "mirror")
 	src := "docker://" + reg.host + "/ns/s2"
 	first := mustSync(t, src, dest)
 	if first.Totals.Copied != 1 || first.Images[0].Digest == ioRemoteDigest(t, src+":v1") {
 		t.Fatalf("first sync %+v: want one image copied, converted to OCI", first.Images)
 	}
-	reg.reset()
-	again := mustSync(t, src, dest)
-	counts, gets := reg.snapshot()
-	t.Logf("re-sync of a schema2 image: %v, requests %v, blobs %v", again.Images, counts, gets)
-	if again.Images[0].Digest != first.Images[0].Digest {
-		t.Errorf("re-sync wrote %s, the first sync %s: the conversion is not deterministic", again.Images[0].Digest, first.Images[0].Digest)
-	}
-	if counts["blob GET"] > 1 || counts["manifest HEAD"] != 1 {
-		t.Errorf("re-sync of an unchanged schema2 image made %v, want one HEAD and at most one blob (its config)", counts)
+	stored := first.Images[0].Digest
+	for _, step := range []struct {
+		name     string
+		upstream func()
+		want     map[string]mirror.Action // by tag
+		heads    int                      // manifest HEADs
+		gets     int                      // manifest GETs
+		blobs    int                      // blob GETs
+	}{
+		{"unchanged", func() {}, map[string]mirror.Action{"v1": mirror.ActionUnchanged}, 1, 0, 0},
+		{"new tag of the same image", func() {
+			ioCopy(t, src+":v1", src+":v1-alias", &copy.Options{PreserveDigests: true})
+		}, map[string]mirror.Action{"v1": mirror.ActionUnchanged, "v1-alias": mirror.ActionCopied}, 2, 0, 0},
+		{"changed upstream", func() { push("v1", "two") }, map[string]mirror.Action{"v1": mirror.ActionCopied, "v1-alias": mirror.ActionUnchanged}, 2, 1, 2},
+		{"unchanged after the change", func() {}, map[string]mirror.Action{"v1": mirror.ActionUnchanged, "v1-alias": mirror.ActionUnchanged}, 2, 0, 0},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			step.upstream()
+			reg.reset()
+			rep := mustSync(t, src, dest)
+			counts, gets := reg.snapshot()
+			a := actions(rep)
+			for tag, want := range step.want {
+				if got := a[reg.host+"/ns/s2:"+tag]; got != want {
+					t.Errorf("%s: %s, want %s (report %+v)", tag, got, want, rep.Images)
+				}
+			}
+			if counts["manifest HEAD"] != step.heads || counts["manifest GET"] != step.gets || counts["blob GET"] != step.blobs {
+				t.Errorf("requests %v (blobs %v), want %d manifest HEADs, %d manifest GETs, %d blob GETs", counts, gets, step.heads, step.gets, step.blobs)
+			}
+			for _, r := range rep.Images {
+				if r.Action == mirror.ActionUnchanged && step.name == "unchanged" && r.Digest != stored {
+					t.Errorf("%s reported %s, want the stored %s", r.Destination, r.Digest, stored)
+				}
+			}
+			ioVerifyCLI(t, dest)
+		})
 	}
 }

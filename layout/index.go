@@ -134,6 +134,7 @@ type IndexTx struct {
 	subjects []digest.Digest        // whose fallback tag finish rewrites, in order
 	before   referrerSets           // the referrers when the transaction began
 	replaced []imgspecv1.Descriptor // fallback tag entries finish replaced or dropped
+	tags     *tagIndex              // nil until the first Tag, and after other changes
 }
 
 // full returns the index with every entry decoded, decoding it the first
@@ -185,7 +186,7 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 		}
 		return nil
 	}
-	tx.dropOrphansOf(applyTag(tx.idx, desc, name))
+	tx.tag(desc, name)
 	return nil
 }
 
@@ -194,6 +195,7 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 // returns how many entries matched.
 func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
 	idx := tx.full()
+	tx.tags = nil
 	var gone []digest.Digest
 	kept := idx.Manifests[:0]
 	n := 0
@@ -213,6 +215,7 @@ func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
 // remove drops the entries at the positions in drop and returns them.
 func (tx *IndexTx) remove(drop map[int]bool) []imgspecv1.Descriptor {
 	idx := tx.full()
+	tx.tags = nil
 	var removed []imgspecv1.Descriptor
 	idx.Manifests, removed = removeEntries(idx.Manifests, drop)
 	return removed

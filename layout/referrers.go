@@ -98,6 +98,7 @@ func (l *Layout) PutArtifact(ctx context.Context, subject imgspecv1.Descriptor, 
 // per index, so dropping one index keeps the other's.
 func (tx *IndexTx) AddReferrers(subject digest.Digest, refs ...imgspecv1.Descriptor) error {
 	tx.full() // finish decodes the index to rewrite subject's fallback tag anyway
+	tx.tags = nil
 	key := func(d imgspecv1.Descriptor) string {
 		return d.Digest.String() + " " + d.Annotations[AnnotationSubjectRoot]
 	}
@@ -135,6 +136,7 @@ func (tx *IndexTx) finish() error {
 		}
 		tx.full()
 	}
+	tx.tags = nil
 	gone := removedReferrers(tx.before, referrersOf(tx.idx.Manifests))
 	subjects := tx.subjects
 	for s := range gone {

@@ -9,10 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"sync"
 
 	"github.com/ocilayout/ocilayout/internal/imageopts"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/reference"
+	"github.com/ocilayout/ocilayout/referrers"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/manifest"
@@ -24,10 +27,20 @@ import (
 // a delete, a GC or a lease concerns the blobs the copies wrote.
 func engineOptions(sys *types.SystemContext) []layout.Option { return imageopts.Layout(sys) }
 
-// layoutEntry is a named image entry of a layout.
+// annotationSourceDigest, on an entry sync wrote, is the digest of the
+// source manifest the entry's image was converted from (a Docker schema2
+// manifest or list stored as OCI, which the layout holds under another
+// digest): a re-sync compares the source's HEAD with it, so that an
+// unchanged schema2 tag costs one HEAD, as any other. Another writer
+// moving the name writes its own descriptor, without it.
+const annotationSourceDigest = "io.github.ocilayout.sync.source-digest"
+
+// layoutEntry is a named image entry of a layout; source is its
+// annotationSourceDigest, if any.
 type layoutEntry struct {
 	name   string
 	digest digest.Digest
+	source string
 }
 
 // layoutNames reads the named image entries of the layout at dir, once per
@@ -54,7 +67,7 @@ func layoutNames(ctx context.Context, dir string) ([]layoutEntry, error) {
 		if name == "" || e.Annotations[layout.AnnotationSubject] != "" {
 			continue
 		}
-		out = append(out, layoutEntry{name: name, digest: e.Digest})
+		out = append(out, layoutEntry{name: name, digest: e.Digest, source: e.Annotations[annotationSourceDigest]})
 	}
 	return out, nil
 }
@@ -160,8 +173,7 @@ func tagIn(tx *layout.IndexTx, d digest.Digest, name string, wantIndex bool) err
 		if e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" || (!wantIndex && isIndex) {
 			continue
 		}
-		desc := imgspecv1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size, Platform: e.Platform}
-		return tx.Tag(desc, name)
+		return tx.Tag(heldDescriptor(e), name)
 	}
 	return errNotHeld
 }
@@ -181,14 +193,117 @@ func batched(dest types.ImageReference, b *batch) types.ImageReference {
 }
 
 // deferTag queues, in b, naming d as name; notHeld runs (inside the
-// transaction) when no entry holds d, and the caller copies instead.
-func deferTag(b *batch, d digest.Digest, name string, notHeld func()) {
+// transaction) when no entry holds d, and the caller copies instead. c
+// finds the entry holding d without a scan of the whole index per name.
+func deferTag(b *batch, c *entryCache, d digest.Digest, name string, notHeld func()) {
 	b.Defer(func(tx *layout.IndexTx) error {
-		err := tagIn(tx, d, name, true)
-		if errors.Is(err, errNotHeld) {
+		e, ok := c.find(tx, d)
+		if !ok {
 			notHeld()
 			return nil
 		}
-		return err
+		return tx.Tag(e, name)
 	})
+}
+
+// entryCache is, for the transaction a batch commits, the descriptor
+// tagIn would use for each digest (that of the first image entry holding
+// it), built once per transaction: a batch naming 256 images in an index
+// of 100,000 entries otherwise scans it 256 times. The entries a
+// transaction drops (a tag move) keep their blobs, under the batch's
+// lease, so naming a digest found here stays sound.
+type entryCache struct {
+	mu       sync.Mutex
+	tx       *layout.IndexTx
+	byDigest map[digest.Digest]imgspecv1.Descriptor
+}
+
+func (c *entryCache) find(tx *layout.IndexTx, d digest.Digest) (imgspecv1.Descriptor, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tx != tx {
+		c.tx, c.byDigest = tx, map[digest.Digest]imgspecv1.Descriptor{}
+		for _, e := range tx.Entries() {
+			if _, ok := c.byDigest[e.Digest]; !ok && e.Annotations[layout.AnnotationSubject] == "" {
+				c.byDigest[e.Digest] = heldDescriptor(e)
+			}
+		}
+	}
+	if e, ok := c.byDigest[d]; ok {
+		return e, true
+	}
+	for _, e := range tx.Entries() { // added by this transaction's copies
+		if e.Digest == d && e.Annotations[layout.AnnotationSubject] == "" {
+			c.byDigest[d] = heldDescriptor(e)
+			return c.byDigest[d], true
+		}
+	}
+	return imgspecv1.Descriptor{}, false
+}
+
+// heldDescriptor is what naming the image of entry e again records: its
+// media type, digest, size and platform, and the source it was converted
+// from.
+func heldDescriptor(e imgspecv1.Descriptor) imgspecv1.Descriptor {
+	desc := imgspecv1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size, Platform: e.Platform}
+	if src := e.Annotations[annotationSourceDigest]; src != "" {
+		desc.Annotations = map[string]string{annotationSourceDigest: src}
+	}
+	return desc
+}
+
+// sourceChange gives the entry name, if it holds d, the annotation that
+// it was converted from the source manifest source (a sourceKey). Nothing happens when
+// another writer moved the name meanwhile.
+func sourceChange(name string, d digest.Digest, source string) func(*layout.IndexTx) error {
+	return func(tx *layout.IndexTx) error {
+		for _, e := range tx.Entries() {
+			if e.Annotations[imgspecv1.AnnotationRefName] != name || e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" {
+				continue
+			}
+			if e.Annotations[annotationSourceDigest] == source {
+				return nil
+			}
+			desc := e
+			desc.Annotations = maps.Clone(e.Annotations)
+			desc.Annotations[annotationSourceDigest] = source
+			return tx.Tag(desc, name)
+		}
+		return nil
+	}
+}
+
+// recordSource records, on the entry name of the layout at dir that holds
+// d, that it was converted from source: in b when the copy committed into
+// the batch b (the change follows the copy's own), otherwise in an index
+// transaction of its own.
+func recordSource(ctx context.Context, sys *types.SystemContext, dir, name string, d digest.Digest, source string, b *batch) error {
+	change := sourceChange(name, d, source)
+	if b != nil {
+		b.Defer(change)
+		return nil
+	}
+	l, err := layout.Open(dir, engineOptions(sys)...)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := l.Update(ctx, change); err != nil {
+		return fmt.Errorf("recording the source digest of %s in %s: %w", name, dir, err)
+	}
+	return nil
+}
+
+// layoutEndpoint is the layout at dir as an end of referrers.Copy,
+// created when it is the destination; the func closes it.
+func layoutEndpoint(dir string, sys *types.SystemContext, create bool) (*referrers.Endpoint, func(), error) {
+	open := layout.Open
+	if create {
+		open = layout.Create
+	}
+	l, err := open(dir, engineOptions(sys)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return referrers.Layout(l, "oci-layout:"+dir), func() { _ = l.Close() }, nil
 }

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"time"
 
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
@@ -73,6 +74,17 @@ type Options struct {
 	// list selection, ...); its SourceCtx, DestinationCtx and ReportWriter
 	// are set per image.
 	Copy copy.Options
+	// Platforms, when set, copy of a list only the instances of these
+	// platforms (OS and architecture, and variant when given; every
+	// variant otherwise), as a list stripped to them: the destination
+	// holds a list of its own digest. A list with none of them fails.
+	// Conflicts with Copy.ImageListSelection = copy.CopyAllImages.
+	Platforms []imgspecv1.Platform
+	// Referrers carries with each image copied or found unchanged its
+	// referrer graph (signatures, SBOMs, attestations, recursively, and
+	// cosign's tags), as "ocilayout copy --referrers" does: see
+	// referrers.Copy. It costs a referrers query per image and re-sync.
+	Referrers bool
 	// Naming and Suffix make destination names (see Naming); Suffix is
 	// appended to every tag, as skopeo's --append-suffix.
 	Naming Naming
@@ -166,6 +178,18 @@ func (o *Options) validate() error {
 	}
 	if o.Prune && d.Layout == "" {
 		return errors.New("prune is only supported into a layout")
+	}
+	if len(o.Platforms) > 0 {
+		if o.Copy.ImageListSelection == copy.CopyAllImages {
+			return errors.New("platforms conflict with copying all images of a list")
+		}
+		o.Copy.ImageListSelection = copy.CopySpecificImages
+		o.Copy.SparseManifestListAction = copy.StripSparseManifestList
+		for _, pl := range o.Platforms {
+			if pl.OS == "" || pl.Architecture == "" {
+				return fmt.Errorf("platform %q: want OS/ARCH[/VARIANT]", platformString(pl))
+			}
+		}
 	}
 	if o.Parallel < 0 || o.RetryTimes < 0 {
 		return errors.New("parallel and retry times must not be negative")

@@ -63,26 +63,46 @@ func headDigest(ctx context.Context, sys *types.SystemContext, ref types.ImageRe
 // after such a copy. isList is false for a single image. The source is
 // returned open, its manifest read: if the image is to be copied after
 // all, copy.Image reuses it (see reusedSource) instead of a second GET.
-func listInstance(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (d digest.Digest, isList bool, src types.ImageSource, err error) {
-	src, err = ref.NewImageSource(ctx, sys)
+func listInstance(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (d digest.Digest, src *reusedSource, err error) {
+	src, err = openRead(ctx, sys, ref)
 	if err != nil {
-		return "", false, nil, err
+		return "", nil, err
+	}
+	if !src.isList {
+		return "", src, nil
+	}
+	list, err := manifest.ListFromBlob(src.raw, src.mediaType)
+	if err != nil {
+		src.close()
+		return "", nil, err
+	}
+	d, err = list.ChooseInstance(sys)
+	return d, src, err
+}
+
+// openRead opens ref and reads its manifest (one manifest GET for a
+// registry), the one copy.Image then reads from the open source (a docker
+// source keeps the manifest it read), so that the digest of what is
+// copied is known whatever the tag does meanwhile.
+func openRead(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (*reusedSource, error) {
+	if r, ok := ref.(*reusedSource); ok {
+		ref = r.ImageReference
+	}
+	src, err := ref.NewImageSource(ctx, sys)
+	if err != nil {
+		return nil, err
 	}
 	raw, mt, err := src.GetManifest(ctx, nil)
 	if err != nil {
 		src.Close()
-		return "", false, nil, err
+		return nil, err
 	}
-	if !manifest.MIMETypeIsMultiImage(mt) {
-		return "", false, src, nil
-	}
-	list, err := manifest.ListFromBlob(raw, mt)
+	d, err := manifest.Digest(raw)
 	if err != nil {
 		src.Close()
-		return "", true, nil, err
+		return nil, err
 	}
-	d, err = list.ChooseInstance(sys)
-	return d, true, src, err
+	return &reusedSource{ImageReference: ref, open: src, raw: raw, mediaType: mt, digest: d, isList: manifest.MIMETypeIsMultiImage(mt)}, nil
 }
 
 // reusedSource is a reference whose first NewImageSource returns an
@@ -93,6 +113,11 @@ type reusedSource struct {
 	types.ImageReference
 	mu   sync.Mutex
 	open types.ImageSource
+
+	raw       []byte        // the manifest read
+	mediaType string        // its media type
+	digest    digest.Digest // its digest
+	isList    bool          // it is a list or index
 }
 
 func (r *reusedSource) NewImageSource(ctx context.Context, sys *types.SystemContext) (types.ImageSource, error) {
@@ -104,6 +129,13 @@ func (r *reusedSource) NewImageSource(ctx context.Context, sys *types.SystemCont
 		return src, nil
 	}
 	return r.ImageReference.NewImageSource(ctx, sys)
+}
+
+// fresh reports whether the open source has not been taken yet.
+func (r *reusedSource) fresh() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.open != nil
 }
 
 // close closes the open source if copy.Image did not take it.

@@ -30,6 +30,10 @@ type Result struct {
 	Digest      digest.Digest `json:"digest,omitempty"`
 	Action      Action        `json:"action"`
 	Error       string        `json:"error,omitempty"`
+	// Referrers is how many referrers and cosign tags Options.Referrers
+	// carried with the image; Note says why none could be.
+	Referrers int    `json:"referrers,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
 // Totals count the Results by action.
@@ -130,8 +134,14 @@ func (res Result) String() string {
 	if res.Digest != "" {
 		s += " " + res.Digest.String()
 	}
+	if res.Referrers > 0 {
+		s += fmt.Sprintf(" (%d referrers)", res.Referrers)
+	}
 	if res.Error != "" {
 		s += " (from " + res.Source + "): " + res.Error
+	}
+	if res.Note != "" {
+		s += " (" + res.Note + ")"
 	}
 	return s
 }

@@ -179,7 +179,7 @@ func (p *plan) run(ctx context.Context) error {
 			}
 		}
 		if d, ok := unbatched[it]; ok {
-			it.dest = d
+			it.dest, it.batch = d, nil
 		}
 		it.result = Result{Source: it.result.Source, Destination: it.result.Destination}
 		p.copyOrTag(ctx, pcs, it)
@@ -191,7 +191,7 @@ func (p *plan) run(ctx context.Context) error {
 		defer b.close()
 		for _, it := range primaries {
 			unbatched[it] = it.dest
-			it.dest = batched(it.dest, b.b)
+			it.dest, it.batch = batched(it.dest, b.b), b.b
 		}
 	}
 	each(primaries, func(it *item) {
@@ -210,7 +210,7 @@ func (p *plan) run(ctx context.Context) error {
 	each(secondaries, func(it *item) {
 		if f := it.sameAs; f.result.Action == ActionCopied {
 			if b != nil {
-				deferTag(b.b, f.result.Digest, it.destName, func() {
+				deferTag(b.b, &b.entries, f.result.Digest, it.destName, func() {
 					againMu.Lock()
 					again = append(again, it)
 					againMu.Unlock()
@@ -244,17 +244,55 @@ func (p *plan) run(ctx context.Context) error {
 			it.reused.close()
 		}
 	}
+	if p.opts.Referrers && !p.opts.DryRun && !stop.Load() {
+		p.referrersPass(ctx, workers, &logMu)
+	}
 	return nil
+}
+
+// referrersPass carries the referrers of every image copied or found
+// unchanged, once all names are committed (a referrer recorded in a layout
+// needs its subject there), workers at a time.
+func (p *plan) referrersPass(ctx context.Context, workers int, logMu *sync.Mutex) {
+	work := make(chan *item)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				p.carryReferrers(ctx, it)
+				if p.opts.Log != nil && (it.result.Referrers > 0 || it.result.Error != "" || it.result.Note != "") {
+					logMu.Lock()
+					fmt.Fprintln(p.opts.Log, it.result.String())
+					logMu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, it := range p.items {
+		if it.result.Action == ActionCopied || it.result.Action == ActionUnchanged {
+			work <- it
+		}
+	}
+	close(work)
+	wg.Wait()
 }
 
 // copyOrTag names the image in the destination layout when the layout
 // already holds its digest under another name, and copies it otherwise.
 func (p *plan) copyOrTag(ctx context.Context, pcs chan *signature.PolicyContext, it *item) {
-	if dir := p.opts.Destination.Layout; dir != "" && p.heldDigests[it.srcDigest] {
-		wantIndex := p.opts.Copy.ImageListSelection == copy.CopyAllImages
-		if err := tagExisting(ctx, p.opts.Destination.Sys, dir, it.srcDigest, it.destName, wantIndex); err == nil {
-			it.result.Action, it.result.Digest = ActionCopied, it.srcDigest
-			return
+	if dir := p.opts.Destination.Layout; dir != "" {
+		held := it.srcDigest
+		if !p.heldDigests[held] {
+			held = p.heldSources[p.sourceKey(it.srcDigest)] // converted from this source manifest
+		}
+		wantIndex := p.opts.Copy.ImageListSelection != copy.CopySystemImage
+		if held != "" {
+			if err := tagExisting(ctx, p.opts.Destination.Sys, dir, held, it.destName, wantIndex); err == nil {
+				it.result.Action, it.result.Digest = ActionCopied, held
+				return
+			}
 		}
 	}
 	pc := <-pcs
@@ -289,9 +327,26 @@ func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) 
 		report = io.Discard
 	}
 	var man []byte
+	var read *reusedSource // the source of the attempt that succeeded, its manifest read
 	err := retry.Do(ctx, p.opts.RetryTimes, p.opts.RetryDelay, report, func() error {
+		src := it.reused // the check's, on the first attempt
+		if src == nil || !src.fresh() {
+			var err error
+			if src, err = openRead(ctx, it.srcSys, it.src); err != nil {
+				return err
+			}
+		}
+		defer src.close()
+		o := o
+		if len(p.opts.Platforms) > 0 && src.isList {
+			var err error
+			if o.Instances, err = selectInstances(src.raw, src.mediaType, p.opts.Platforms); err != nil {
+				return err
+			}
+		}
 		var err error
-		man, err = copy.Image(ctx, pc, it.dest, it.src, &o)
+		man, err = copy.Image(ctx, pc, it.dest, src, &o)
+		read = src
 		return err
 	})
 	if err != nil {
@@ -300,6 +355,17 @@ func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) 
 	d, err := manifest.Digest(man)
 	if err != nil {
 		return "", fmt.Errorf("digest of the manifest copied to %s: %w", it.result.Destination, err)
+	}
+	// A manifest the layout stored converted (Docker schema2 to OCI) is
+	// held under another digest than upstream's: record upstream's, so the
+	// next sync sees it unchanged. Not for a list copied as one platform's
+	// image: the instance held depends on the platform asked for.
+	dir := p.opts.Destination.Layout
+	if dir != "" && read.digest != d && (!read.isList || p.opts.Copy.ImageListSelection != copy.CopySystemImage) {
+		it.converted = true
+		if err := recordSource(ctx, p.opts.Destination.Sys, dir, it.destName, d, p.sourceKey(read.digest), it.batch); err != nil && p.opts.Log != nil {
+			fmt.Fprintf(p.opts.Log, "warning: %v (the next sync copies %s again)\n", err, it.destName)
+		}
 	}
 	return d, nil
 }

@@ -5,10 +5,12 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ocilayout/ocilayout/mirror"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/transports"
@@ -31,6 +33,8 @@ type syncOptions struct {
 	naming                      string
 	appendSuffix                string
 	all                         bool
+	platforms                   []string
+	referrers                   bool
 	removeSignatures            bool
 	preserveDigests             bool
 	retryTimes                  int
@@ -77,6 +81,8 @@ REG/PREFIX/REPO:TAG (--scoped: REG/PREFIX/REG0/REPO:TAG).`,
 	fs.StringVar(&opts.naming, "naming", "", "destination names keep the `PART` full (REG/REPO:TAG), repo (REPO:TAG) or base (BASE:TAG) (default: full into a layout, repo into a registry)")
 	fs.StringVar(&opts.appendSuffix, "append-suffix", "", "`STRING` to append to destination tags")
 	fs.BoolVarP(&opts.all, "all", "a", false, "copy all images of a multi-platform source")
+	fs.StringArrayVar(&opts.platforms, "platform", nil, "of a multi-platform source, copy the images for `OS/ARCH[/VARIANT]` (repeatable), as a list of them")
+	fs.BoolVar(&opts.referrers, "referrers", false, "carry each image's referrers (signatures, SBOMs, attestations, recursively; cosign tags), also of unchanged images")
 	fs.BoolVar(&opts.removeSignatures, "remove-signatures", false, "do not copy signatures")
 	fs.BoolVar(&opts.preserveDigests, "preserve-digests", false, "fail rather than change any digest (no conversion or recompression)")
 	fs.IntVar(&opts.retryTimes, "retry-times", 0, "retry a failed image copy up to `N` times")
@@ -119,6 +125,13 @@ func (opts *syncOptions) run(cmd *cobra.Command, args []string) error {
 	}
 	if opts.all {
 		mo.Copy.ImageListSelection = copy.CopyAllImages
+	}
+	mo.Referrers = opts.referrers
+	if mo.Platforms, err = parsePlatforms(opts.platforms); err != nil {
+		return err
+	}
+	if opts.all && len(mo.Platforms) > 0 {
+		return usagef("--all conflicts with --platform")
 	}
 	if opts.parallel < 1 || opts.retryTimes < 0 {
 		return usagef("--parallel must be at least 1 and --retry-times not negative")
@@ -289,4 +302,21 @@ func writeSyncDigests(file string, r *mirror.Report) error {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// parsePlatforms reads --platform OS/ARCH[/VARIANT] values.
+func parsePlatforms(values []string) ([]imgspecv1.Platform, error) {
+	var out []imgspecv1.Platform
+	for _, v := range values {
+		parts := strings.Split(v, "/")
+		if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
+			return nil, usagef("invalid --platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", v)
+		}
+		p := imgspecv1.Platform{OS: parts[0], Architecture: parts[1]}
+		if len(parts) == 3 {
+			p.Variant = parts[2]
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

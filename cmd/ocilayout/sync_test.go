@@ -2,7 +2,10 @@ package main
 
 import (
 	"errors"
+	"reflect"
 	"testing"
+
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestSyncEndpoint(t *testing.T) {
@@ -76,5 +79,29 @@ func TestSyncTagFilter(t *testing.T) {
 	}
 	if _, err := (&syncOptions{excludeTags: "("}).tagFilter(); err == nil {
 		t.Errorf("an invalid --exclude-tags was accepted")
+	}
+}
+
+func TestSyncParsePlatforms(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want []imgspecv1.Platform
+		bad  bool
+	}{
+		{in: nil},
+		{in: []string{"linux/amd64"}, want: []imgspecv1.Platform{{OS: "linux", Architecture: "amd64"}}},
+		{in: []string{"linux/arm64/v8", "windows/amd64"}, want: []imgspecv1.Platform{{OS: "linux", Architecture: "arm64", Variant: "v8"}, {OS: "windows", Architecture: "amd64"}}},
+		{in: []string{"linux"}, bad: true},
+		{in: []string{"linux//v8"}, bad: true},
+		{in: []string{"linux/arm/v7/x"}, bad: true},
+	} {
+		got, err := parsePlatforms(c.in)
+		if (err != nil) != c.bad {
+			t.Errorf("%v: error %v, want error %v", c.in, err, c.bad)
+			continue
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%v: %+v, want %+v", c.in, got, c.want)
+		}
 	}
 }

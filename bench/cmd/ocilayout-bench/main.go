@@ -21,6 +21,7 @@ func main() {
 		"gen-blobs": genBlobs,
 		"sha256":    hashSerial,
 		"registry":  serveRegistry,
+		"requests":  requests,
 		"measure":   measure,
 		"compare":   compare,
 	}
@@ -40,7 +41,10 @@ func usage() {
   gen-tags  -dir D -tags N                         write a layout with N tags of one small image
   gen-blobs -dir D -size BYTES -blobs N            write a layout of N blobs (in 20 images)
   sha256    -dir D                                 hash every blob of D on one core (baseline)
-  registry  -addr HOST:PORT [-root DIR]            serve a registry (in memory, or on disk in DIR) until killed
+  registry  -addr HOST:PORT [-root DIR] [-count] [-gen-tags N [-gen-repos R] [-gen-distinct] [-gen-schema2]]
+                                                   serve a registry (in memory, or on disk in DIR) until killed,
+                                                   counting requests, holding generated images
+  requests  -addr HOST:PORT [-reset]               print (then zero) a -count registry's request counts
   measure   -runs N [-setup SH] -- CMD ARGS...     median wall seconds and peak RSS (KiB) of CMD
   compare   -runs N [-setup SH] [-rss] -- A... --vs-- B... [--vs-- C...]
                                                    medians of A, B, ..., run interleaved (-rss: and peak RSS)`)
