@@ -11,11 +11,11 @@ import (
 
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/ocilayout/ocilayout/simplesign"
+	_ "github.com/ocilayout/ocilayout/transport" // oci-layout: for copy.Image's references
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/pkg/compression"
 	"go.podman.io/image/v5/signature"
-	_ "github.com/ocilayout/ocilayout/transport" // oci-layout: for copy.Image's references
 )
 
 // TestDirectMatchesCopyImage pushes one layout image to a registry through
@@ -146,7 +146,9 @@ func TestDirectNotApplicable(t *testing.T) {
 		change func(*copy.Options)
 		want   string
 	}{
-		{"manifest type", true, "app", func(o *copy.Options) { o.ForceManifestMIMEType = "application/vnd.docker.distribution.manifest.v2+json" }, "manifest type"},
+		{"manifest type", true, "app", func(o *copy.Options) {
+			o.ForceManifestMIMEType = "application/vnd.docker.distribution.manifest.v2+json"
+		}, "manifest type"},
 		{"compression format", true, "app", func(o *copy.Options) { o.DestinationCtx = withCompression(o.DestinationCtx, &zstd) }, "compression"},
 		{"dest-compress into a layout", false, "", func(o *copy.Options) { o.DestinationCtx = withDirCompress(o.DestinationCtx) }, "compression"},
 		{"instances", false, "", func(o *copy.Options) { o.ImageListSelection = copy.CopySpecificImages }, "instances"},

@@ -190,7 +190,6 @@ func layoutState(t *testing.T, dir string) (string, []string) {
 	return string(entries), files
 }
 
-
 func fixtureDigest(b []byte) digest.Digest { return digest.FromBytes(b) }
 
 func withCompression(sys *types.SystemContext, algo *compression.Algorithm) *types.SystemContext {
