@@ -84,11 +84,11 @@ func TestKillDuringCopy(t *testing.T) {
 	}
 }
 
-// copyAndKill starts a copy, kills it at p and reports whether the kill
-// came before the process exited on its own.
-func copyAndKill(t *testing.T, src, dst string, p killPoint) bool {
+// copyAndKill starts a copy (with flags), kills it at p and reports
+// whether the kill came before the process exited on its own.
+func copyAndKill(t *testing.T, src, dst string, p killPoint, flags ...string) bool {
 	t.Helper()
-	cmd := cliCommand(t, "copy", "--insecure-policy", src, dst)
+	cmd := cliCommand(t, append(append([]string{"copy", "--insecure-policy"}, flags...), src, dst)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

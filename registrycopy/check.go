@@ -36,7 +36,7 @@ func (r *route) admit(ctx context.Context, src types.ImageSource) error {
 		return fmt.Errorf("reading the signatures of %s: %w", transportName(src.Reference()), err)
 	}
 	if n > 0 {
-		return notApplicable("the image has %d signatures to carry", n)
+		return notApplicable("the image has signatures to carry (%d)", n)
 	}
 	return nil
 }
