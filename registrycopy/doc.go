@@ -1,13 +1,14 @@
 // Package registrycopy copies an image between a registry (docker://) and
 // an OCI image layout (oci-layout:) without copy.Image, when nothing but
 // moving bytes is asked for. It exists for speed: copy.Image reads every
-// pushed byte through its digest check in 32 KiB pieces and runs at most
-// six blobs at a time, where oras and crane hand a layer's file to the
-// socket with sendfile(2) and run every blob at once. The direct route
-// pushes each layer from its *os.File (net/http then uses sendfile on
-// plain HTTP), checks which blobs the registry already holds with one HEAD
-// each, and pulls every blob at once straight into the layout's engine
-// with one hash per byte.
+// pushed byte through its digest check in 32 KiB pieces, where oras and
+// crane hand a layer's file to the socket with sendfile(2). The direct
+// route pushes each layer from its *os.File (net/http then uses sendfile
+// on plain HTTP: the client's CPU for a 256 MiB push falls from about
+// 0.45 s to 0.06 s), checks which blobs the registry already holds with
+// one HEAD each, mounts from other repositories the blob info cache
+// knows, and pulls blobs straight into the layout's engine with one hash
+// per byte, without copy.Image's per-copy machinery.
 //
 // It applies only where its result is digest for digest the one
 // copy.Image would give, and is refused (ErrNotApplicable, before anything
