@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -38,12 +37,7 @@ func TestKillDuringRegistryPull(t *testing.T) {
 		if copyAndKill(t, image, fmt.Sprintf("oci-layout:%s:t%d", dst, i%3), killSchedule(i), "--src-tls-verify=false") {
 			killed++
 		}
-		if err := verifyLayout(context.Background(), dst); err != nil {
-			t.Fatalf("after iteration %d (%+v): %v", i, killSchedule(i), err)
-		}
-		if err := checkBlobNames(dst, checked); err != nil {
-			t.Fatalf("after iteration %d (%+v): %v", i, killSchedule(i), err)
-		}
+		checkAfterKill(t, dst, i, checked)
 	}
 	t.Logf("%d of %d pulls killed", killed, iterations)
 	if killed == 0 {

@@ -109,3 +109,26 @@ func (r *route) parallel(n int) int {
 	}
 	return min(n, maxParallel)
 }
+
+// openSource opens the ImageSource of src that copy.Image would open, with
+// the source SystemContext, and reads its top-level manifest.
+func (r *route) openSource(ctx context.Context, src types.ImageReference) (types.ImageSource, []byte, string, error) {
+	s, err := src.NewImageSource(ctx, r.o.SourceCtx)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("initializing source %s: %w", transportName(src), err)
+	}
+	m, mt, err := s.GetManifest(ctx, nil)
+	if err != nil {
+		s.Close()
+		return nil, nil, "", fmt.Errorf("reading manifest of %s: %w", transportName(src), err)
+	}
+	return s, m, mt, nil
+}
+
+// blobKind names a blob in the report, as copy.Image does.
+func blobKind(isConfig bool) string {
+	if isConfig {
+		return "config"
+	}
+	return "blob"
+}

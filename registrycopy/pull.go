@@ -23,15 +23,11 @@ import (
 // hashes whatever the destination's options; a blob whose content hashes
 // to another digest fails the copy, and the manifest is never written).
 func (r *route) pull(ctx context.Context, dest, src types.ImageReference) ([]byte, error) {
-	rawSrc, err := src.NewImageSource(ctx, r.o.SourceCtx)
+	rawSrc, m, mt, err := r.openSource(ctx, src)
 	if err != nil {
-		return nil, fmt.Errorf("initializing source %s: %w", transportName(src), err)
+		return nil, err
 	}
 	defer rawSrc.Close()
-	m, mt, err := rawSrc.GetManifest(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest of %s: %w", transportName(src), err)
-	}
 	// Into a layout copy.Image keeps every layer as it is (the
 	// destination's DesiredLayerCompression is PreserveOriginal unless
 	// compression is asked for, which checkOptions refused).
@@ -68,10 +64,7 @@ func (r *route) pull(ctx context.Context, dest, src types.ImageReference) ([]byt
 
 // pullBlob puts blob b into d unless d already holds it intact.
 func (r *route) pullBlob(ctx context.Context, src types.ImageSource, d types.ImageDestination, cache types.BlobInfoCache, b imgspecv1.Descriptor, isConfig bool) error {
-	what := "blob"
-	if isConfig {
-		what = "config"
-	}
+	what := blobKind(isConfig)
 	info := types.BlobInfo{Digest: b.Digest, Size: b.Size, MediaType: b.MediaType}
 	reused, _, err := d.TryReusingBlob(ctx, info, cache, false)
 	if err != nil {

@@ -40,15 +40,11 @@ func (r *route) push(ctx context.Context, dest, src types.ImageReference) ([]byt
 	if !ok {
 		return nil, notApplicable("destination %s has no tag", transportName(dest))
 	}
-	rawSrc, err := src.NewImageSource(ctx, r.o.SourceCtx)
+	rawSrc, m, mt, err := r.openSource(ctx, src)
 	if err != nil {
-		return nil, fmt.Errorf("initializing source %s: %w", transportName(src), err)
+		return nil, err
 	}
 	defer rawSrc.Close()
-	m, mt, err := rawSrc.GetManifest(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest of %s: %w", transportName(src), err)
-	}
 	man, err := imageManifest(m, mt, pushableLayer)
 	if err != nil {
 		return nil, err
@@ -92,10 +88,7 @@ func (r *route) push(ctx context.Context, dest, src types.ImageReference) ([]byt
 // as a cross-repository mount, which the registry either grants (nothing
 // sent) or turns into the upload session the blob is sent in.
 func (r *route) pushBlob(ctx context.Context, l *layout.Layout, repo *remote.Repository, bic bicLocation, b imgspecv1.Descriptor, isConfig bool) error {
-	what := "blob"
-	if isConfig {
-		what = "config"
-	}
+	what := blobKind(isConfig)
 	there, err := repo.Blobs().Exists(ctx, b)
 	if err != nil {
 		return fmt.Errorf("checking for blob %s in %s: %w", b.Digest, repo.Reference, err)
