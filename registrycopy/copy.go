@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/ocilayout/ocilayout/reference"
 	"go.podman.io/image/v5/copy"
@@ -46,10 +47,11 @@ func Copy(ctx context.Context, pc *signature.PolicyContext, dest, src types.Imag
 	if err := checkOptions(o); err != nil {
 		return nil, err
 	}
-	r := route{pc: pc, o: o, report: o.ReportWriter}
-	if r.report == nil {
-		r.report = io.Discard
+	report := o.ReportWriter
+	if report == nil {
+		report = io.Discard
 	}
+	r := route{pc: pc, o: o, report: &lockedWriter{w: report}}
 	switch {
 	case isDocker(src) && isLayout(dest):
 		return r.pull(ctx, dest, src)
@@ -63,7 +65,20 @@ func Copy(ctx context.Context, pc *signature.PolicyContext, dest, src types.Imag
 type route struct {
 	pc     *signature.PolicyContext
 	o      *copy.Options
-	report io.Writer
+	report io.Writer // safe for the blob goroutines' lines
+}
+
+// lockedWriter serialises the report lines of blobs copied at once: the
+// caller's writer need not be safe for concurrent use.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func isDocker(ref types.ImageReference) bool {
