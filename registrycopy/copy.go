@@ -16,7 +16,9 @@ import (
 
 // ErrNotApplicable is wrapped by Copy's error when the direct route could
 // not give what copy.Image would; the error says why. Nothing has been
-// written to the destination then: copy with copy.Image instead.
+// written to the destination then (except, for a registry that refuses
+// the OCI manifest at the end of a push, the blobs, which copy.Image
+// finds there): copy with copy.Image instead.
 var ErrNotApplicable = errors.New("the direct copy does not apply")
 
 func notApplicable(format string, args ...any) error {

@@ -18,7 +18,9 @@
 // manifest into a layout, an index or manifest list), a layer it would
 // compress (an uncompressed or zstd layer pushed to a registry), foreign
 // or encrypted layers, a progress channel, or an image with signatures to
-// carry. The caller then copies with copy.Image. The signature policy is
+// carry; and, at the last step of a push, a registry that refuses the OCI
+// manifest (copy.Image then converts it; the blobs pushed stay for it to
+// find). The caller then copies with copy.Image. The signature policy is
 // enforced through the caller's PolicyContext, on the same ImageSource
 // copy.Image would open, before any blob is read; a policy that checks
 // signatures checks them there.

@@ -3,8 +3,10 @@ package registrycopy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	dref "github.com/distribution/reference"
 	"github.com/ocilayout/ocilayout/internal/registryclient"
@@ -16,6 +18,7 @@ import (
 	"go.podman.io/image/v5/pkg/blobinfocache"
 	"go.podman.io/image/v5/types"
 	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
 // pushableLayer says whether copy.Image would push a layer of this type
@@ -75,6 +78,13 @@ func (r *route) push(ctx context.Context, dest, src types.ImageReference) ([]byt
 	fmt.Fprintf(r.report, "Writing manifest to image destination\n")
 	desc := imgspecv1.Descriptor{MediaType: mt, Digest: digest.FromBytes(m), Size: int64(len(m))}
 	if err := repo.Manifests().PushReference(ctx, desc, bytes.NewReader(m), tagged.Tag()); err != nil {
+		var resp *errcode.ErrorResponse
+		if errors.As(err, &resp) && (resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnsupportedMediaType) {
+			// A registry that refuses OCI manifests: copy.Image then
+			// tries a Docker schema 2 conversion. The blobs just pushed
+			// stay, as copy.Image's would, and it finds them there.
+			return nil, notApplicable("the registry refused the OCI manifest (%v)", err)
+		}
 		return nil, fmt.Errorf("writing manifest to %s: %w", transportName(dest), err)
 	}
 	return m, nil
