@@ -64,12 +64,7 @@ func TestKillDuringCopy(t *testing.T) {
 		} else {
 			completed++
 		}
-		if err := verifyLayout(context.Background(), dst); err != nil {
-			t.Fatalf("after iteration %d (%+v): %v", i, killSchedule(i), err)
-		}
-		if err := checkBlobNames(dst, checked); err != nil {
-			t.Fatalf("after iteration %d (%+v): %v", i, killSchedule(i), err)
-		}
+		checkAfterKill(t, dst, i, checked)
 	}
 	t.Logf("%d copies killed, %d finished before the kill", killed, completed)
 	if killed == 0 {
@@ -84,11 +79,11 @@ func TestKillDuringCopy(t *testing.T) {
 	}
 }
 
-// copyAndKill starts a copy, kills it at p and reports whether the kill
-// came before the process exited on its own.
-func copyAndKill(t *testing.T, src, dst string, p killPoint) bool {
+// copyAndKill starts a copy (with flags), kills it at p and reports
+// whether the kill came before the process exited on its own.
+func copyAndKill(t *testing.T, src, dst string, p killPoint, flags ...string) bool {
 	t.Helper()
-	cmd := cliCommand(t, "copy", "--insecure-policy", src, dst)
+	cmd := cliCommand(t, append(append([]string{"copy", "--insecure-policy"}, flags...), src, dst)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +112,19 @@ func copyAndKill(t *testing.T, src, dst string, p killPoint) bool {
 		t.Fatalf("copy %s %s failed without being killed: %v\n%s\n%s", src, dst, err, strings.Join(seen, "\n"), rest)
 	}
 	return false
+}
+
+// checkAfterKill fails the test unless the layout at dst, after the kill
+// of iteration i, opens and verifies and every blob file not checked
+// before holds its digest's content.
+func checkAfterKill(t *testing.T, dst string, i int, checked map[string]bool) {
+	t.Helper()
+	if err := verifyLayout(context.Background(), dst); err != nil {
+		t.Fatalf("after iteration %d (%+v): %v", i, killSchedule(i), err)
+	}
+	if err := checkBlobNames(dst, checked); err != nil {
+		t.Fatalf("after iteration %d (%+v): %v", i, killSchedule(i), err)
+	}
 }
 
 // TestKillScheduleVaries guards the crash test's premise: its schedule

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/distribution/reference"
+	"github.com/ocilayout/ocilayout/internal/registryclient"
 	"github.com/ocilayout/ocilayout/layout"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -41,9 +42,9 @@ func Layout(l *layout.Layout, name string) *Endpoint {
 
 // Registry is the endpoint of repository ref (its tag or digest is
 // ignored), reached with the settings of sys as the docker transport
-// would be: see registryRepository.
+// would be: see registryclient.Repository.
 func Registry(ctx context.Context, ref reference.Named, sys *types.SystemContext) (*Endpoint, error) {
-	repo, err := registryRepository(ctx, ref, sys)
+	repo, err := registryclient.Repository(ctx, ref, sys)
 	if err != nil {
 		return nil, err
 	}

@@ -146,7 +146,7 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	var manifestBytes []byte
 	err = retry(ctx, opts.retryTimes, opts.retryDelay, copyOpts.ReportWriter, func() error {
 		var err error
-		manifestBytes, err = copyImage(ctx, policyCtx, destRef, srcRef, copyOpts, copyOpts.ReportWriter)
+		manifestBytes, err = copyDirectOrImage(ctx, policyCtx, destRef, srcRef, copyOpts, copyOpts.ReportWriter)
 		return err
 	})
 	if err != nil {

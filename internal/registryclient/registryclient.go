@@ -1,4 +1,8 @@
-package referrers
+// Package registryclient is the oras-go client of a registry repository,
+// set up from a containers/image SystemContext as the docker transport
+// reads it, for the code that talks to registries without copy.Image:
+// referrers.Copy and registrycopy's direct push.
+package registryclient
 
 import (
 	"context"
@@ -18,13 +22,13 @@ import (
 	"oras.land/oras-go/v2/registry/remote/retry"
 )
 
-// registryRepository is the oras-go client of repository ref, set up from
+// Repository is the oras-go client of repository ref, set up from
 // the same SystemContext the user gave containers/image for the image
 // (credentials from --creds or the auth files and credential helpers,
 // certificates from --cert-dir or certs.d, --tls-verify=false or an
-// insecure registries.conf entry), so that the referrers travel where the
+// insecure registries.conf entry), so that what it carries travels where the
 // image did.
-func registryRepository(ctx context.Context, ref reference.Named, sys *types.SystemContext) (*remote.Repository, error) {
+func Repository(ctx context.Context, ref reference.Named, sys *types.SystemContext) (*remote.Repository, error) {
 	if sys == nil {
 		sys = &types.SystemContext{}
 	}
