@@ -28,6 +28,7 @@ type syncRegistry struct {
 	mu       sync.Mutex
 	counts   map[string]int        // "manifest HEAD", "manifest GET", "blob GET", "blob HEAD"
 	blobGets map[digest.Digest]int // completed blob GETs by digest
+	pings    int                   // GET /v2/ (a client's first request)
 	// onBlobGet, when set, runs before each blob GET is served, with the
 	// number of blob GETs so far; returning true fails the request
 	// without serving it (and without counting it as served).
@@ -42,6 +43,11 @@ func startSyncRegistry(t *testing.T) *syncRegistry {
 	r := &syncRegistry{}
 	r.reset()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/v2/" {
+			r.mu.Lock()
+			r.pings++
+			r.mu.Unlock()
+		}
 		m := syncPathRE.FindStringSubmatch(req.URL.Path)
 		if m == nil || strings.Contains(req.URL.Path, "/blobs/uploads") || (req.Method != http.MethodGet && req.Method != http.MethodHead) {
 			app.ServeHTTP(w, req)
@@ -74,6 +80,14 @@ func (r *syncRegistry) reset() {
 	defer r.mu.Unlock()
 	r.counts = map[string]int{}
 	r.blobGets = map[digest.Digest]int{}
+	r.pings = 0
+}
+
+// pingCount is how many GET /v2/ the registry answered since reset.
+func (r *syncRegistry) pingCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pings
 }
 
 // snapshot returns copies of the counters.

@@ -65,6 +65,11 @@ func TestSyncIncremental(t *testing.T) {
 		if n := counts["manifest HEAD"]; n > 50 {
 			t.Errorf("re-sync made %d manifest HEADs for 50 tags, want at most 50", n)
 		}
+		// The HEADs share one client: no GET /v2/ per tag (the tag list's
+		// client pings once).
+		if n := reg.pingCount(); n > 2 {
+			t.Errorf("re-sync of 50 unchanged tags pinged the registry %d times, want at most 2", n)
+		}
 	})
 
 	t.Run("immutable", func(t *testing.T) {

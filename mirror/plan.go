@@ -61,6 +61,7 @@ type plan struct {
 	items       []*item
 	scopes      []repoScope
 	failed      []Result // sources that could not be listed
+	heads       heads    // manifest HEADs on one client per repository
 }
 
 // newPlan lists the sources (one tag list per repository) and reads the
@@ -266,14 +267,14 @@ func (p *plan) check(ctx context.Context, it *item) {
 	d := p.opts.Destination
 	if d.Registry != "" && it.held == "" {
 		// Not there, or not readable: the copy will tell which.
-		it.held, _ = headDigest(ctx, d.Sys, it.dest)
+		it.held, _ = p.heads.digest(ctx, d.Sys, it.dest)
 	}
 	if tag := it.name.tag(); it.held != "" && tag != "" && p.opts.ImmutableTags != nil && p.opts.ImmutableTags.MatchString(tag) {
 		it.result.Action, it.result.Digest = ActionSkipped, it.held
 		return
 	}
 	if it.srcDigest == "" {
-		dg, err := headDigest(ctx, it.srcSys, it.src)
+		dg, err := p.heads.digest(ctx, it.srcSys, it.src)
 		if err != nil {
 			it.result.Action, it.result.Error = ActionFailed, fmt.Sprintf("checking %s: %v", transports.ImageName(it.src), err)
 			return

@@ -48,14 +48,6 @@ func withTagOrDigest(repo dockerref.Named, s string) (dockerref.Named, error) {
 	return dockerref.WithTag(repo, s)
 }
 
-// headDigest is the digest of the manifest ref names, from one HEAD
-// request: the manifest itself is not read. (containers/image opens a new
-// client per call, which adds a GET /v2/ ping, never a manifest or blob
-// request.)
-func headDigest(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (digest.Digest, error) {
-	return docker.GetDigest(ctx, sys, ref)
-}
-
 // listInstance reads the manifest ref names (one manifest GET for a
 // registry, nothing remote for a layout) and, when it is a list or index,
 // returns the digest of the instance copy.Image picks for sys's platform
