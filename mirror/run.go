@@ -103,27 +103,14 @@ func (p *plan) run(ctx context.Context) error {
 		}
 	}
 	each := func(items []*item, f func(*item)) {
-		work := make(chan *item)
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for it := range work {
-					if stop.Load() {
-						it.result.Action, it.result.Error = ActionSkipped, "not started: an earlier image failed"
-						done(it)
-						continue
-					}
-					f(it)
-				}
-			}()
-		}
-		for _, it := range items {
-			work <- it
-		}
-		close(work)
-		wg.Wait()
+		inParallel(items, workers, func(it *item) {
+			if stop.Load() {
+				it.result.Action, it.result.Error = ActionSkipped, "not started: an earlier image failed"
+				done(it)
+				return
+			}
+			f(it)
+		})
 	}
 
 	var pending []*item
@@ -254,6 +241,25 @@ func (p *plan) run(ctx context.Context) error {
 // unchanged, once all names are committed (a referrer recorded in a layout
 // needs its subject there), workers at a time.
 func (p *plan) referrersPass(ctx context.Context, workers int, logMu *sync.Mutex) {
+	var carried []*item
+	for _, it := range p.items {
+		if it.result.Action == ActionCopied || it.result.Action == ActionUnchanged {
+			carried = append(carried, it)
+		}
+	}
+	inParallel(carried, workers, func(it *item) {
+		p.carryReferrers(ctx, it)
+		if p.opts.Log != nil && (it.result.Referrers > 0 || it.result.Error != "" || it.result.Note != "") {
+			logMu.Lock()
+			fmt.Fprintln(p.opts.Log, it.result.String())
+			logMu.Unlock()
+		}
+	})
+}
+
+// inParallel runs f on each of items, workers at a time, and returns when
+// all are done.
+func inParallel(items []*item, workers int, f func(*item)) {
 	work := make(chan *item)
 	var wg sync.WaitGroup
 	for range workers {
@@ -261,19 +267,12 @@ func (p *plan) referrersPass(ctx context.Context, workers int, logMu *sync.Mutex
 		go func() {
 			defer wg.Done()
 			for it := range work {
-				p.carryReferrers(ctx, it)
-				if p.opts.Log != nil && (it.result.Referrers > 0 || it.result.Error != "" || it.result.Note != "") {
-					logMu.Lock()
-					fmt.Fprintln(p.opts.Log, it.result.String())
-					logMu.Unlock()
-				}
+				f(it)
 			}
 		}()
 	}
-	for _, it := range p.items {
-		if it.result.Action == ActionCopied || it.result.Action == ActionUnchanged {
-			work <- it
-		}
+	for _, it := range items {
+		work <- it
 	}
 	close(work)
 	wg.Wait()

@@ -185,17 +185,29 @@ func (f *finder) scanForeign(ctx context.Context) error {
 	return nil
 }
 
+// collector gathers referrers once each, of artifactType only unless it
+// is "": the same rule for a layout's and a registry's lists.
+type collector struct {
+	artifactType string
+	seen         map[digest.Digest]bool
+	out          []Referrer
+}
+
+func (c *collector) add(d imgspecv1.Descriptor, source, tag string) {
+	if c.seen[d.Digest] || (c.artifactType != "" && d.ArtifactType != c.artifactType) {
+		return
+	}
+	if c.seen == nil {
+		c.seen = map[digest.Digest]bool{}
+	}
+	c.seen[d.Digest] = true
+	c.out = append(c.out, Referrer{Descriptor: imgspecv1.Descriptor{MediaType: d.MediaType, ArtifactType: d.ArtifactType, Digest: d.Digest, Size: d.Size}, Source: source, Tag: tag})
+}
+
 // direct returns subject's own referrers of artifactType ("" for any).
 func (f *finder) direct(ctx context.Context, subject digest.Digest, artifactType string) ([]Referrer, error) {
-	var out []Referrer
-	seen := map[digest.Digest]bool{}
-	add := func(d imgspecv1.Descriptor, source, tag string) {
-		if seen[d.Digest] || (artifactType != "" && d.ArtifactType != artifactType) {
-			return
-		}
-		seen[d.Digest] = true
-		out = append(out, Referrer{Descriptor: imgspecv1.Descriptor{MediaType: d.MediaType, ArtifactType: d.ArtifactType, Digest: d.Digest, Size: d.Size}, Source: source, Tag: tag})
-	}
+	c := collector{artifactType: artifactType}
+	add := c.add
 	for _, e := range f.marked[subject] {
 		if !isCosignTag(e.Annotations[imgspecv1.AnnotationRefName]) { // listed below with their tag
 			add(e, SourceIndex, "")
@@ -231,7 +243,7 @@ func (f *finder) direct(ctx context.Context, subject digest.Digest, artifactType
 		}
 		add(e, SourceCosignTag, tag)
 	}
-	return out, nil
+	return c.out, nil
 }
 
 // List returns the referrers of subject in l that any tool recorded, of

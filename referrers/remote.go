@@ -72,15 +72,8 @@ func manifestArtifactType(ctx context.Context, repo *remote.Repository, d imgspe
 }
 
 func listRemote(ctx context.Context, repo *remote.Repository, subject imgspecv1.Descriptor, artifactType string, recursive bool, path map[digest.Digest]bool) ([]Referrer, error) {
-	var out []Referrer
-	seen := map[digest.Digest]bool{}
-	add := func(d imgspecv1.Descriptor, source, tag string) {
-		if seen[d.Digest] || (artifactType != "" && d.ArtifactType != artifactType) {
-			return
-		}
-		seen[d.Digest] = true
-		out = append(out, Referrer{Descriptor: imgspecv1.Descriptor{MediaType: d.MediaType, ArtifactType: d.ArtifactType, Digest: d.Digest, Size: d.Size}, Source: source, Tag: tag})
-	}
+	c := collector{artifactType: artifactType}
+	add := c.add
 	err := repo.Referrers(ctx, subject, "", func(page []imgspecv1.Descriptor) error {
 		for _, d := range page {
 			if d.ArtifactType == "" || d.ArtifactType == imgspecv1.MediaTypeEmptyJSON {
@@ -116,6 +109,7 @@ func listRemote(ctx context.Context, repo *remote.Repository, subject imgspecv1.
 		}
 		add(d, SourceCosignTag, tag)
 	}
+	out := c.out
 	if !recursive {
 		return out, nil
 	}
