@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
-	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -235,7 +234,7 @@ func (l *entryList) referrers() referrerSets {
 // tag is applyTag on the list: the same rules, the same result, and the
 // same digests returned: those of the entries it dropped, whose referrers
 // the transaction then looks for.
-func (l *entryList) tag(desc imgspecv1.Descriptor, name string) []digest.Digest {
+func (l *entryList) tag(desc imgspecv1.Descriptor, name string) []imgspecv1.Descriptor {
 	desc.Annotations = cloneMap(desc.Annotations)
 	if name == "" {
 		delete(desc.Annotations, imgspecv1.AnnotationRefName)
@@ -257,10 +256,10 @@ func (l *entryList) tag(desc imgspecv1.Descriptor, name string) []digest.Digest 
 		return nil
 	}
 	slices.Sort(held)
-	var dropped []digest.Digest
+	var dropped []imgspecv1.Descriptor
 	for _, i := range held {
 		if d := l.digest(i); d != string(desc.Digest) {
-			dropped = append(dropped, digest.Digest(d))
+			dropped = append(dropped, l.descriptor(i))
 		}
 	}
 	for _, i := range held[1:] {

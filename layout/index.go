@@ -177,8 +177,8 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 	if tx.list != nil {
 		// A new name stays on the scanned text; a move that drops an
 		// entry needs every entry to find who referred to it.
-		gone := slices.DeleteFunc(tx.list.tag(desc, name), func(d digest.Digest) bool {
-			return tx.list.hasDigest(string(d)) // still held under another name
+		gone := slices.DeleteFunc(tx.list.tag(desc, name), func(d imgspecv1.Descriptor) bool {
+			return tx.list.hasDigest(string(d.Digest)) // still held under another name
 		})
 		if len(gone) > 0 {
 			tx.full()
@@ -196,13 +196,13 @@ func (tx *IndexTx) Tag(desc imgspecv1.Descriptor, name string) error {
 func (tx *IndexTx) Remove(drop func(imgspecv1.Descriptor) bool) int {
 	idx := tx.full()
 	tx.tags = nil
-	var gone []digest.Digest
+	var gone []imgspecv1.Descriptor
 	kept := idx.Manifests[:0]
 	n := 0
 	for _, e := range idx.Manifests {
 		if drop(e) {
 			n++
-			gone = append(gone, e.Digest)
+			gone = append(gone, e)
 			continue
 		}
 		kept = append(kept, e)
@@ -223,7 +223,7 @@ func (tx *IndexTx) remove(drop map[int]bool) []imgspecv1.Descriptor {
 
 // applyTag gives desc the name in idx and returns the digests of the
 // entries it dropped (whose referrers the caller drops).
-func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) []digest.Digest {
+func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) []imgspecv1.Descriptor {
 	desc.Annotations = cloneMap(desc.Annotations)
 	if name == "" {
 		delete(desc.Annotations, imgspecv1.AnnotationRefName)
@@ -240,7 +240,7 @@ func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) []di
 	}
 	desc.Annotations[imgspecv1.AnnotationRefName] = name
 
-	var dropped []digest.Digest
+	var dropped []imgspecv1.Descriptor
 	placed := false
 	kept := idx.Manifests[:0]
 	for _, e := range idx.Manifests {
@@ -248,7 +248,7 @@ func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) []di
 		case e.Annotations[imgspecv1.AnnotationRefName] == name || (e.Digest == desc.Digest && entryName(e) == ""):
 			if placed {
 				if e.Digest != desc.Digest {
-					dropped = append(dropped, e.Digest)
+					dropped = append(dropped, e)
 				}
 				continue
 			}
@@ -256,7 +256,7 @@ func applyTag(idx *imgspecv1.Index, desc imgspecv1.Descriptor, name string) []di
 			// this digest) is replaced in place, so positions (@N) of
 			// the others do not shift.
 			if e.Digest != desc.Digest {
-				dropped = append(dropped, e.Digest)
+				dropped = append(dropped, e)
 			}
 			kept = append(kept, desc)
 			placed = true

@@ -278,7 +278,8 @@ func (l *Layout) orphanReferrers(ctx context.Context, entries []imgspecv1.Descri
 // dropOrphansOf drops, from the transaction's entries, the referrers that
 // removing the entries of gone left without subject, then the referrers of
 // those, to a fixpoint: a signature of an SBOM goes with the image in the
-// same transaction. An instance's referrer committed with a removed index
+// same transaction. The instances of a removed index count as removed
+// with it. An instance's referrer committed with a removed index
 // (AnnotationSubjectRoot) goes with it; any other goes only if the
 // layout-wide liveness agrees that its subject is gone, and none goes if
 // that cannot be known (an index that cannot be read): GC decides later.
@@ -286,7 +287,7 @@ func (l *Layout) orphanReferrers(ctx context.Context, entries []imgspecv1.Descri
 // It runs on every Tag, so it costs one pass over the entries when
 // nothing left, and finds tag referrers by the names the subjects that
 // left would give them, not by parsing every name.
-func (tx *IndexTx) dropOrphansOf(gone []digest.Digest) {
+func (tx *IndexTx) dropOrphansOf(gone []imgspecv1.Descriptor) {
 	if len(gone) == 0 {
 		return
 	}
@@ -311,12 +312,27 @@ func (tx *IndexTx) dropOrphansOf(gone []digest.Digest) {
 		}
 	}
 	for _, d := range gone {
-		leave(d)
+		leave(d.Digest)
 	}
 	if len(left) == 0 {
 		return
 	}
 	ctx, l := tx.ctx, tx.l
+	for _, d := range gone {
+		if !left[d.Digest] {
+			continue
+		}
+		// The instances of an index that left leave with it (cosign sign
+		// --recursive tags each one), unless the liveness check below
+		// finds them elsewhere; an index that cannot be read keeps them.
+		children, err := l.indexChildren(ctx, d)
+		if err != nil {
+			continue
+		}
+		for _, c := range children {
+			leave(c.Digest)
+		}
+	}
 	roleOf := func(e imgspecv1.Descriptor) (referrerRole, bool) {
 		name := entryName(e)
 		switch {

@@ -248,3 +248,71 @@ func TestTagSubject(t *testing.T) {
 		}
 	}
 }
+
+// TestInstanceReferrersLeaveWithTheirIndex: referrers other tools wrote
+// for the instances of an index (cosign sign --recursive tags each
+// instance; oras attaches to one) leave in the transaction that drops the
+// index, unless the instance is still in the layout through another index.
+func TestInstanceReferrersLeaveWithTheirIndex(t *testing.T) {
+	ctx := context.Background()
+	for _, op := range []struct {
+		name string
+		run  func(t *testing.T, l *Layout) error
+	}{
+		{"tag move", func(t *testing.T, l *Layout) error {
+			return l.addManifest(ctx, gtManifest(t, l, "new app"), "app")
+		}},
+		{"delete", func(t *testing.T, l *Layout) error {
+			_, err := l.Delete(ctx, sel(t, "app"))
+			return err
+		}},
+		{"IndexTx.Remove", func(t *testing.T, l *Layout) error {
+			return l.Update(ctx, func(tx *IndexTx) error {
+				tx.Remove(func(e imgspecv1.Descriptor) bool { return entryName(e) == "app" })
+				return nil
+			})
+		}},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			l, _ := gtCreate(t)
+			m1, m2, shared := gtManifest(t, l, "amd64"), gtManifest(t, l, "arm64"), gtManifest(t, l, "shared")
+			app := otIndex(t, l, m1, m2, shared)
+			if err := l.addManifest(ctx, app, "app"); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.addManifest(ctx, otIndex(t, l, shared), "other"); err != nil {
+				t.Fatal(err)
+			}
+			entries := map[string]imgspecv1.Descriptor{
+				"sig of m1":     otNamed(otManifest(t, l, nil, "", "sig m1"), referrersTag(m1.Digest)+".sig"),
+				"sbom of m2":    otManifest(t, l, &m2, "application/spdx+json", "sbom m2"),
+				"sig of shared": otNamed(otManifest(t, l, nil, "", "sig shared"), referrersTag(shared.Digest)+".sig"),
+			}
+			if err := l.updateRaw(ctx, func(idx *imgspecv1.Index) error {
+				for _, k := range []string{"sig of m1", "sbom of m2", "sig of shared"} {
+					idx.Manifests = append(idx.Manifests, entries[k])
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := op.run(t, l); err != nil {
+				t.Fatal(err)
+			}
+			idx, err := l.Index(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var left []string
+			for k, d := range entries {
+				if slices.ContainsFunc(idx.Manifests, func(e imgspecv1.Descriptor) bool { return e.Digest == d.Digest }) {
+					left = append(left, k)
+				}
+			}
+			sort.Strings(left)
+			if !slices.Equal(left, []string{"sig of shared"}) {
+				t.Errorf("after the %s of the index, entries left %q, want only %q", op.name, left, "sig of shared")
+			}
+		})
+	}
+}

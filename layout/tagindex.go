@@ -81,7 +81,7 @@ func (tx *IndexTx) tag(desc imgspecv1.Descriptor, name string) {
 		tx.idx.Manifests[i] = desc
 		if old.Digest != desc.Digest {
 			n := len(tx.idx.Manifests)
-			tx.dropOrphansOf([]digest.Digest{old.Digest})
+			tx.dropOrphansOf([]imgspecv1.Descriptor{old})
 			if len(tx.idx.Manifests) != n {
 				tx.tags = nil
 			}
