@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/ocilayout/ocilayout/referrers"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/types"
@@ -64,7 +65,7 @@ func (p *plan) sourceEndpoint(ctx context.Context, it *item) (*referrers.Endpoin
 		dir, _, _ = strings.Cut(dir, ":")
 		return layoutEndpoint(dir, it.srcSys, false)
 	}
-	return registryEndpoint(ctx, it.src, it.srcSys)
+	return registryEndpoint(ctx, it.src, it.srcSys, referrers.RegistrySource)
 }
 
 // destinationEndpoint is the layout or repository it goes to.
@@ -72,16 +73,18 @@ func (p *plan) destinationEndpoint(ctx context.Context, it *item) (*referrers.En
 	if dir := p.opts.Destination.Layout; dir != "" {
 		return layoutEndpoint(dir, p.opts.Destination.Sys, true)
 	}
-	return registryEndpoint(ctx, it.dest, p.opts.Destination.Sys)
+	return registryEndpoint(ctx, it.dest, p.opts.Destination.Sys, referrers.Registry)
 }
 
-func registryEndpoint(ctx context.Context, ref types.ImageReference, sys *types.SystemContext) (*referrers.Endpoint, func(), error) {
+// registryEndpoint is the registry endpoint of ref, opened with open
+// (referrers.RegistrySource to read, referrers.Registry to write).
+func registryEndpoint(ctx context.Context, ref types.ImageReference, sys *types.SystemContext, open func(context.Context, reference.Named, *types.SystemContext) (*referrers.Endpoint, error)) (*referrers.Endpoint, func(), error) {
 	if r, ok := ref.(*reusedSource); ok {
 		ref = r.ImageReference
 	}
 	if ref.Transport().Name() != docker.Transport.Name() || ref.DockerReference() == nil {
 		return nil, nil, fmt.Errorf("%s is not a registry image", ref.StringWithinTransport())
 	}
-	e, err := referrers.Registry(ctx, ref.DockerReference(), sys)
+	e, err := open(ctx, ref.DockerReference(), sys)
 	return e, func() {}, err
 }

@@ -51,6 +51,18 @@ func Registry(ctx context.Context, ref reference.Named, sys *types.SystemContext
 	return &Endpoint{name: ref.Name(), target: repo}, nil
 }
 
+// RegistrySource is the endpoint ref's referrers are read from: its
+// repository, or the first of the mirrors registries.conf gives it that
+// holds ref's tag or digest, as copy.Image would pull the image (see
+// registryclient.PullRepository). Registry is the endpoint to write to.
+func RegistrySource(ctx context.Context, ref reference.Named, sys *types.SystemContext) (*Endpoint, error) {
+	repo, err := registryclient.PullRepository(ctx, ref, sys)
+	if err != nil {
+		return nil, err
+	}
+	return &Endpoint{name: ref.Name(), target: repo}, nil
+}
+
 // Result says what Copy carried.
 type Result struct {
 	// Referrers are the referrer manifests of the graph (each once), in

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -119,6 +121,69 @@ func TestListRegistry(t *testing.T) {
 						}
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestListRegistryFollowsMirror: a repository registries.conf pulls from a
+// mirror (its own location unreachable) has its referrers listed, and read
+// by RegistrySource, from the mirror, as copy.Image pulls the image there.
+func TestListRegistryFollowsMirror(t *testing.T) {
+	ctx := context.Background()
+	l := newLayout(t)
+	img := putImage(t, l, "app")
+	must(t, layouttest.Tag(l, ctx, img, "app"), "tagging app")
+	attach(t, l, img, sbomType, "sbom")
+	putForeignReferrer(t, l, img, attType, "attestation")
+
+	mirror := startRegistry(t, true)
+	insecure := &types.SystemContext{DockerInsecureSkipTLSVerify: types.OptionalBoolTrue}
+	inMirror, err := reference.ParseNormalizedNamed(mirror + "/mirrored/org/app:v1")
+	must(t, err, "parsing the mirror's reference")
+	dst, err := Registry(ctx, inMirror, insecure)
+	must(t, err, "opening the mirror")
+	must(t, oras.CopyGraph(ctx, &layoutStore{l: l}, dst.target, img, oras.CopyGraphOptions{}), "pushing the image")
+	must(t, dst.target.Tag(ctx, img, "v1"), "tagging the image")
+	_, err = Copy(ctx, Layout(l, "layout"), dst, img.Digest)
+	must(t, err, "copying the referrers")
+
+	conf := filepath.Join(t.TempDir(), "registries.conf")
+	must(t, os.WriteFile(conf, []byte(`[[registry]]
+prefix = "primary.invalid/org"
+location = "127.0.0.1:1/org"
+insecure = true
+[[registry.mirror]]
+location = "`+mirror+`/mirrored/org"
+insecure = true
+`), 0o644), "writing registries.conf")
+	named, err := reference.ParseNormalizedNamed("primary.invalid/org/app:v1")
+	must(t, err, "parsing the reference")
+
+	for _, tc := range []struct {
+		name   string
+		sys    *types.SystemContext
+		listed int // -1: an error
+	}{
+		{"with the mirror", &types.SystemContext{SystemRegistriesConfPath: conf}, 2},
+		{"without registries.conf", &types.SystemContext{SystemRegistriesConfPath: filepath.Join(t.TempDir(), "none.conf"), DockerInsecureSkipTLSVerify: types.OptionalBoolTrue}, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			subject, got, err := ListRegistry(ctx, named, tc.sys, "", true)
+			if tc.listed < 0 {
+				if err == nil {
+					t.Fatalf("listing %s without its mirror listed %d referrers, want an error", named, len(got))
+				}
+				return
+			}
+			must(t, err, "listing through the mirror")
+			if subject.Digest != img.Digest || len(got) != tc.listed {
+				t.Errorf("listed subject %s with %d referrers, want %s with %d", subject.Digest, len(got), img.Digest, tc.listed)
+			}
+			src, err := RegistrySource(ctx, named, tc.sys)
+			must(t, err, "opening the source")
+			if _, err := src.target.Resolve(ctx, img.Digest.String()); err != nil {
+				t.Errorf("RegistrySource does not read the mirror: %v", err)
 			}
 		})
 	}

@@ -18,12 +18,12 @@ import (
 // the SystemContexts the image was copied with. The image's digest must
 // have survived the copy: a referrer names its subject by digest.
 func copyReferrers(ctx context.Context, src, dest types.ImageReference, srcSys, destSys *types.SystemContext, copied digest.Digest, report io.Writer) error {
-	from, closeFrom, err := referrersEndpoint(ctx, src, srcSys)
+	from, closeFrom, err := referrersEndpoint(ctx, src, srcSys, true)
 	if err != nil {
 		return err
 	}
 	defer closeFrom()
-	to, closeTo, err := referrersEndpoint(ctx, dest, destSys)
+	to, closeTo, err := referrersEndpoint(ctx, dest, destSys, false)
 	if err != nil {
 		return err
 	}
@@ -48,8 +48,9 @@ func checkReferrersTransports(refs ...types.ImageReference) error {
 }
 
 // referrersEndpoint is the layout of an oci-layout: reference or the
-// repository of a docker:// one.
-func referrersEndpoint(ctx context.Context, ref types.ImageReference, sys *types.SystemContext) (*referrers.Endpoint, func(), error) {
+// repository of a docker:// one (for a source, where registries.conf
+// pulls it from).
+func referrersEndpoint(ctx context.Context, ref types.ImageReference, sys *types.SystemContext, source bool) (*referrers.Endpoint, func(), error) {
 	name := ref.Transport().Name() + ":" + ref.StringWithinTransport()
 	switch ref.Transport().Name() {
 	case reference.TransportName:
@@ -59,7 +60,11 @@ func referrersEndpoint(ctx context.Context, ref types.ImageReference, sys *types
 		}
 		return referrers.Layout(l, name), func() { _ = l.Close() }, nil
 	case docker.Transport.Name():
-		e, err := referrers.Registry(ctx, ref.DockerReference(), sys)
+		open := referrers.Registry
+		if source {
+			open = referrers.RegistrySource
+		}
+		e, err := open(ctx, ref.DockerReference(), sys)
 		if err != nil {
 			return nil, nil, err
 		}

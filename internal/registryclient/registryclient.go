@@ -7,12 +7,14 @@ package registryclient
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 
 	"github.com/distribution/reference"
+	dockerref "go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/pkg/docker/config"
 	"go.podman.io/image/v5/pkg/sysregistriesv2"
 	"go.podman.io/image/v5/pkg/tlsclientconfig"
@@ -32,11 +34,6 @@ func Repository(ctx context.Context, ref reference.Named, sys *types.SystemConte
 	if sys == nil {
 		sys = &types.SystemContext{}
 	}
-	domain := reference.Domain(ref)
-	host := domain
-	if host == "docker.io" {
-		host = "registry-1.docker.io" // what the docker transport talks to
-	}
 	insecure := sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue
 	reg, err := sysregistriesv2.FindRegistry(sys, ref.Name())
 	if err != nil {
@@ -44,13 +41,80 @@ func Repository(ctx context.Context, ref reference.Named, sys *types.SystemConte
 	}
 	if reg != nil {
 		if reg.Blocked {
-			return nil, fmt.Errorf("registry %s is blocked in registries.conf", domain)
+			return nil, fmt.Errorf("registry %s is blocked in registries.conf", reference.Domain(ref))
 		}
 		if sys.DockerInsecureSkipTLSVerify == types.OptionalBoolUndefined {
 			insecure = reg.Insecure
 		}
 	}
+	return repositoryAt(ctx, ref, sys, insecure)
+}
 
+// PullRepository is the repository ref is read from, as the docker
+// transport reads an image: the pull sources registries.conf gives it (its
+// mirrors, then its own location, each with the prefix rewritten), the
+// first that resolves ref's tag or digest ("latest" without either); ref's
+// own repository where registries.conf has no entry. So referrers come
+// from where copy.Image took the image, also in a mirror-only network.
+func PullRepository(ctx context.Context, ref reference.Named, sys *types.SystemContext) (*remote.Repository, error) {
+	if sys == nil {
+		sys = &types.SystemContext{}
+	}
+	reg, err := sysregistriesv2.FindRegistry(sys, ref.Name())
+	if err != nil {
+		return nil, fmt.Errorf("reading registries.conf for %s: %w", ref.Name(), err)
+	}
+	if reg == nil {
+		return Repository(ctx, ref, sys)
+	}
+	if reg.Blocked {
+		return nil, fmt.Errorf("registry %s is blocked in registries.conf", reference.Domain(ref))
+	}
+	cref, err := dockerref.ParseNormalizedNamed(ref.String())
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", ref.String(), err)
+	}
+	sources, err := reg.PullSourcesFromReference(cref)
+	if err != nil {
+		return nil, fmt.Errorf("pull sources of %s in registries.conf: %w", ref.String(), err)
+	}
+	target := "latest"
+	if d, ok := ref.(reference.Digested); ok {
+		target = d.Digest().String()
+	} else if t, ok := ref.(reference.Tagged); ok {
+		target = t.Tag()
+	}
+	var errs []error
+	for _, src := range sources {
+		sref, err := reference.ParseNormalizedNamed(src.Reference.String())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		insecure := sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue ||
+			sys.DockerInsecureSkipTLSVerify == types.OptionalBoolUndefined && src.Endpoint.Insecure
+		repo, err := repositoryAt(ctx, sref, sys, insecure)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, err := repo.Resolve(ctx, target); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", sref.Name(), err))
+			continue
+		}
+		return repo, nil
+	}
+	return nil, fmt.Errorf("reading %s from any of its pull sources: %w", ref.String(), errors.Join(errs...))
+}
+
+// repositoryAt is the client of ref's repository on its own host, with
+// TLS verification off when insecure.
+func repositoryAt(ctx context.Context, ref reference.Named, sys *types.SystemContext, insecure bool) (*remote.Repository, error) {
+	domain := reference.Domain(ref)
+	host := domain
+	if host == "docker.io" {
+		host = "registry-1.docker.io" // what the docker transport talks to
+	}
 	tlsc := &tls.Config{InsecureSkipVerify: insecure} // #nosec G402 -- the user asked for it
 	if dir := certDir(sys, host); dir != "" {
 		if err := tlsclientconfig.SetupCertificates(dir, tlsc); err != nil {
