@@ -47,6 +47,16 @@ func (h *heads) digest(ctx context.Context, sys *types.SystemContext, ref types.
 			return d, nil
 		}
 	}
+	if ref.Transport().Name() != docker.Transport.Name() {
+		// A store on disk (docker-storage:): its manifest is read, which
+		// costs no request.
+		src, err := openRead(ctx, sys, ref)
+		if err != nil {
+			return "", err
+		}
+		defer src.close()
+		return src.digest, nil
+	}
 	return docker.GetDigest(ctx, sys, ref)
 }
 

@@ -34,6 +34,10 @@ type Source struct {
 	// Layout is the directory of an OCI layout, whose named entries are the
 	// images (signatures travel with the image they sign).
 	Layout string
+	// DockerStorage is the root of a Docker Engine store on disk (as
+	// /var/lib/docker), whose named images are read without the daemon
+	// (see the dockerstorage package).
+	DockerStorage string
 	// Tags, when set, are the tags (or digests, "sha256:...") to mirror
 	// instead of listing the repository, as skopeo sync YAML's images.
 	Tags []string
@@ -169,8 +173,14 @@ func (o *Options) validate() error {
 		return errors.New("no source to sync")
 	}
 	for _, s := range o.Sources {
-		if (s.Repository == "") == (s.Layout == "") {
-			return errors.New("each source must be either a repository or a layout")
+		n := 0
+		for _, v := range []string{s.Repository, s.Layout, s.DockerStorage} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			return errors.New("each source must be one of a repository, a layout or a Docker store")
 		}
 	}
 	if o.Policy == nil {

@@ -85,9 +85,12 @@ func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 	}
 	for _, s := range opts.Sources {
 		var err error
-		if s.Layout != "" {
+		switch {
+		case s.Layout != "":
 			err = p.addLayout(ctx, s)
-		} else {
+		case s.DockerStorage != "":
+			err = p.addDockerStorage(ctx, s)
+		default:
 			err = p.addRepository(ctx, s)
 		}
 		if err != nil {
@@ -104,6 +107,9 @@ func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 func sourceLabel(s Source) string {
 	if s.Layout != "" {
 		return "oci-layout:" + s.Layout
+	}
+	if s.DockerStorage != "" {
+		return "docker-storage:" + s.DockerStorage
 	}
 	return "docker://" + s.Repository
 }

@@ -56,8 +56,9 @@ every name of a layout into a registry, or a layout into another, copying only
 what changed: an unchanged tag costs one manifest HEAD, an --immutable-tags tag
 already held costs nothing, and blobs the layout has are never fetched again.
 
-SOURCE is docker://REG/REPO[:TAG], a layout (PATH or oci-layout:PATH), or with
---src yaml a skopeo sync YAML file. DESTINATION is a layout (PATH or
+SOURCE is docker://REG/REPO[:TAG], a layout (PATH or oci-layout:PATH), a Docker
+Engine store read without its daemon (docker-storage:ROOT: its named images), or
+with --src yaml a skopeo sync YAML file. DESTINATION is a layout (PATH or
 oci-layout:PATH) or docker://REG/PREFIX. Names: into a layout REG/REPO:TAG
 (--naming repo: REPO:TAG, base: BASE:TAG); into a registry
 REG/PREFIX/REPO:TAG (--scoped: REG/PREFIX/REG0/REPO:TAG).`,
@@ -242,6 +243,8 @@ func parseSyncSource(arg, transport string, filter func(string) bool, sys *types
 		return mirror.ReadYAMLSources(rest, sys)
 	case "docker":
 		return []mirror.Source{{Repository: rest, Filter: filter, Sys: sys}}, nil
+	case "docker-storage":
+		return []mirror.Source{{DockerStorage: rest, Filter: filter, Sys: sys}}, nil
 	}
 	return []mirror.Source{{Layout: rest, Filter: filter, Sys: sys}}, nil
 }
@@ -272,6 +275,12 @@ func syncEndpoint(arg, transport, extra string) (string, string, error) {
 	if rest, ok := strings.CutPrefix(arg, "docker://"); ok {
 		return "docker", rest, nil
 	}
+	if rest, ok := strings.CutPrefix(arg, "docker-storage:"); ok && extra != "" {
+		if rest == "" || strings.Contains(rest, ":") {
+			return "", "", usagef("%q: sync reads a whole Docker store, docker-storage:ROOT, without a name", arg)
+		}
+		return "docker-storage", rest, nil
+	}
 	if rest, ok := strings.CutPrefix(arg, "oci-layout:"); ok {
 		if strings.Contains(rest, ":") {
 			return "", "", usagef("%q: sync takes a whole layout, oci-layout:PATH, without a name", arg)
@@ -279,7 +288,7 @@ func syncEndpoint(arg, transport, extra string) (string, string, error) {
 		return "oci-layout", rest, nil
 	}
 	if name, _, ok := strings.Cut(arg, ":"); ok && transports.Get(name) != nil {
-		return "", "", usagef("%q: sync supports docker:// and oci-layout: only", arg)
+		return "", "", usagef("%q: sync supports docker://, oci-layout: and (as a source) docker-storage: only", arg)
 	}
 	return "oci-layout", arg, nil
 }

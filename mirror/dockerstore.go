@@ -1,0 +1,43 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ocilayout/ocilayout/dockerstorage"
+	dockerref "go.podman.io/image/v5/docker/reference"
+)
+
+// addDockerStorage plans every named image of the Docker Engine store at
+// s.DockerStorage (read without the daemon, as docker-storage: reads it),
+// each of its NAME:TAG names an image, named in the destination as a
+// registry image of that name would be. Names by digest (a pull by
+// digest) and dangling images are left: nothing names them. The store
+// has no digest to compare without reading: an image is compared by the
+// digest of the manifest its source reads (see heads.digest).
+func (p *plan) addDockerStorage(ctx context.Context, s Source) error {
+	images, err := dockerstorage.List(ctx, s.DockerStorage)
+	if err != nil {
+		return err
+	}
+	for _, img := range images {
+		for _, name := range img.Names {
+			named, err := dockerref.ParseNormalizedNamed(name)
+			if err != nil {
+				continue
+			}
+			tagged, ok := named.(dockerref.NamedTagged)
+			if !ok || s.Filter != nil && !s.Filter(tagged.Tag()) {
+				continue
+			}
+			it := &item{name: nameOfDocker(tagged), srcSys: s.Sys}
+			it.result.Source = "docker-storage:" + s.DockerStorage + ":" + name
+			it.src, err = dockerstorage.NewReference(s.DockerStorage, tagged, "")
+			if err != nil {
+				err = fmt.Errorf("%s: %w", it.result.Source, err)
+			}
+			p.addItem(it, err)
+		}
+	}
+	return nil
+}
