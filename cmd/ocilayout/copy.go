@@ -136,6 +136,10 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	}
 	srcRef, destRef = tuneForCopy(srcRef, destRef, opts.trustLinks)
 	skipBlobInfoCache(destRef, copyOpts.DestinationCtx)
+	if layers, limit := boundCompressionMemory(destRef.Transport().Name(), copyOpts.DestinationCtx, opts.forceCompress); layers > 0 {
+		copyOpts.MaxParallelDownloads = layers // copymem.go
+		setMemoryLimit(limit)
+	}
 
 	policyCtx, err := opts.policy.policyContext(copyOpts.SourceCtx)
 	if err != nil {
