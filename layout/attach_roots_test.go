@@ -31,6 +31,7 @@ func TestAttachRecordsAnEntryPerRoot(t *testing.T) {
 			l, _ := gtCreate(t)
 			subject := putTestManifest(t, l, 1)
 			wantRoots := map[string]bool{}
+			wantTagRoot := ""
 			if tc.indexes == 0 {
 				must(t, l.addManifest(ctx, subject, "app"))
 				wantRoots[""] = true
@@ -42,6 +43,9 @@ func TestAttachRecordsAnEntryPerRoot(t *testing.T) {
 				must(t, err)
 				must(t, l.addManifest(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageIndex, Digest: ld, Size: int64(len(list))}, "list"+string(rune('a'+i))))
 				wantRoots[ld.String()] = true
+				if tc.indexes == 1 {
+					wantTagRoot = ld.String()
+				}
 			}
 			var as []Artifact
 			for i := range tc.artifacts {
@@ -73,6 +77,18 @@ func TestAttachRecordsAnEntryPerRoot(t *testing.T) {
 				if !equalSets(roots, wantRoots) {
 					t.Errorf("referrer %s recorded for roots %v, want %v", r.Digest, roots, wantRoots)
 				}
+			}
+			tagged := false
+			for _, e := range idx.Manifests {
+				if entryName(e) == referrersTag(subject.Digest) {
+					tagged = true
+					if got := e.Annotations[AnnotationSubjectRoot]; got != wantTagRoot {
+						t.Errorf("fallback tag's subject root %q, want %q", got, wantTagRoot)
+					}
+				}
+			}
+			if !tagged {
+				t.Errorf("no fallback tag %s", referrersTag(subject.Digest))
 			}
 			got, err := l.Referrers(ctx, subject.Digest, "")
 			must(t, err)
