@@ -28,6 +28,7 @@ func TestBlobReaderFailures(t *testing.T) {
 		{"present, right size", d, int64(len(data)), true, false},
 		{"present, any size", d, -1, true, false},
 		{"present, wrong size", d, int64(len(data)) + 1, false, true},
+		{"present, descriptor says 0 bytes", d, 0, false, true},
 		{"missing", digest.FromString("missing"), 7, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
