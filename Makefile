@@ -132,6 +132,14 @@ SYNCFLAGS ?=
 bench-sync:
 	bash bench/sync.sh $(SYNCFLAGS)
 
+# bench/rss.sh: peak RSS of ocilayout copy on every path of issue 15,
+# compression included (not part of CI); RSSFLAGS="--base OLD_BINARY" adds
+# the columns of another build, run interleaved.
+RSSFLAGS ?=
+.PHONY: bench-rss
+bench-rss:
+	bash bench/rss.sh $(RSSFLAGS)
+
 # api: the exported identifiers and Examples per library package, the
 # figures ARCHITECTURE.md quotes.
 API_PKGS := layout source destination reference transport policy simplesign \

@@ -136,6 +136,15 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	}
 	srcRef, destRef = tuneForCopy(srcRef, destRef, opts.trustLinks)
 	skipBlobInfoCache(destRef, copyOpts.DestinationCtx)
+	// The bound is for copy.Image's compressors (copymem.go): the direct
+	// route compresses nothing and keeps its own blobs in flight.
+	layers, limit := boundCompressionMemory(destRef.Transport().Name(), copyOpts.DestinationCtx, opts.forceCompress)
+	bound := func(o *copy.Options) {
+		if layers > 0 {
+			o.MaxParallelDownloads = layers
+			setMemoryLimit(limit)
+		}
+	}
 
 	policyCtx, err := opts.policy.policyContext(copyOpts.SourceCtx)
 	if err != nil {
@@ -146,7 +155,7 @@ func (opts *copyOptions) run(cmd *cobra.Command, args []string) error {
 	var manifestBytes []byte
 	err = retry(ctx, opts.retryTimes, opts.retryDelay, copyOpts.ReportWriter, func() error {
 		var err error
-		manifestBytes, err = copyDirectOrImage(ctx, policyCtx, destRef, srcRef, copyOpts, copyOpts.ReportWriter)
+		manifestBytes, err = copyDirectOrImage(ctx, policyCtx, destRef, srcRef, copyOpts, copyOpts.ReportWriter, bound)
 		return err
 	})
 	if err != nil {

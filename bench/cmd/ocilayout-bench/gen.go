@@ -128,9 +128,32 @@ func genImage(args []string) error {
 	size := fs.Int64("size", 1<<30, "total uncompressed bytes")
 	layers := fs.Int("layers", 4, "number of layers")
 	seed := fs.Uint64("seed", 1, "content seed")
+	asTar := fs.Bool("tar", false, "layers are tar archives of files (else raw bytes)")
+	compressible := fs.Float64("compressible", 0, "with -tar: the fraction of files that hold compressible text")
+	uncompressed := fs.Bool("uncompressed", false, "with -tar: layers are plain tar, not gzip")
 	_ = fs.Parse(args)
 	if *dir == "" || *layers < 1 {
 		return fmt.Errorf("need -dir and -layers >= 1")
+	}
+	if (*uncompressed || *compressible != 0) && !*asTar {
+		return fmt.Errorf("-uncompressed and -compressible need -tar")
+	}
+	mediaType, fillLayer := imgspecv1.MediaTypeImageLayerGzip, gzipLayer
+	if *asTar {
+		fillLayer = func(out io.Writer, seed uint64, size int64) (digest.Digest, error) {
+			if *uncompressed {
+				return tarLayer(out, seed, size, *compressible)
+			}
+			zw, _ := gzip.NewWriterLevel(out, gzip.NoCompression)
+			d, err := tarLayer(zw, seed, size, *compressible)
+			if err != nil {
+				return "", err
+			}
+			return d, zw.Close()
+		}
+		if *uncompressed {
+			mediaType = imgspecv1.MediaTypeImageLayer
+		}
 	}
 	w, err := newLayoutWriter(*dir)
 	if err != nil {
@@ -140,9 +163,9 @@ func genImage(args []string) error {
 	var diffIDs []digest.Digest
 	for i := range *layers {
 		var diffID digest.Digest
-		d, err := w.put(imgspecv1.MediaTypeImageLayerGzip, func(out io.Writer) error {
+		d, err := w.put(mediaType, func(out io.Writer) error {
 			var err error
-			diffID, err = gzipLayer(out, *seed*1000+uint64(i), *size/int64(*layers))
+			diffID, err = fillLayer(out, *seed*1000+uint64(i), *size/int64(*layers))
 			return err
 		})
 		if err != nil {

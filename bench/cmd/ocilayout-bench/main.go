@@ -38,6 +38,7 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: ocilayout-bench COMMAND [flags]
   gen-image -dir D -name N -size BYTES -layers L   write an image (gzip layers) into a new OCI layout
+            [-tar [-compressible F] [-uncompressed]]   layers as tar archives of files, F of them text; plain tar
   gen-tags  -dir D -tags N                         write a layout with N tags of one small image
   gen-blobs -dir D -size BYTES -blobs N            write a layout of N blobs (in 20 images)
   sha256    -dir D                                 hash every blob of D on one core (baseline)
