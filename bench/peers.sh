@@ -95,19 +95,8 @@ else
   REG_CMD="$BENCH registry -addr $REG"
   REG_NAME="in-process distribution v3 (in-memory)"
 fi
-cat > "$W/registry.sh" <<EOF
-#!/bin/sh
-# (re)start an empty registry on $REG
-if [ -f "$W/reg.pid" ]; then
-  pid=\$(cat "$W/reg.pid"); kill "\$pid" 2>/dev/null
-  while kill -0 "\$pid" 2>/dev/null; do sleep 0.01; done
-fi
-rm -rf "$W/regdata"
-$REG_CMD > "$W/reg.out" 2>&1 < /dev/null &
-echo \$! > "$W/reg.pid"
-until curl -sf -o /dev/null "http://$REG/v2/"; do sleep 0.02; done
-EOF
-chmod +x "$W/registry.sh"
+. "$ROOT/bench/lib.sh"
+registry_script "$W" "$REG" "$REG_CMD"
 "$W/registry.sh"
 "$REGCTL" registry set --tls disabled "$REG" >/dev/null
 

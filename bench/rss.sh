@@ -68,19 +68,8 @@ EOF
 else
   REG_CMD="$BENCH registry -addr $REG -root $W/regdata" REG_NAME="ocilayout-bench registry (distribution v3)"
 fi
-cat > "$W/registry.sh" <<EOF
-#!/bin/sh
-# (re)start an empty registry on $REG
-if [ -f "$W/reg.pid" ]; then
-  pid=\$(cat "$W/reg.pid"); kill "\$pid" 2>/dev/null
-  while kill -0 "\$pid" 2>/dev/null; do sleep 0.01; done
-fi
-rm -rf "$W/regdata"
-$REG_CMD > "$W/reg.out" 2>&1 < /dev/null &
-echo \$! > "$W/reg.pid"
-until curl -sf -o /dev/null "http://$REG/v2/"; do sleep 0.02; done
-EOF
-chmod +x "$W/registry.sh"
+. "$ROOT/bench/lib.sh"
+registry_script "$W" "$REG" "$REG_CMD"
 "$W/registry.sh"
 
 SIZE=$((MIB << 20))
