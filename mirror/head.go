@@ -42,20 +42,20 @@ type headKey struct {
 
 // digest is the digest of the manifest ref names.
 func (h *heads) digest(ctx context.Context, sys *types.SystemContext, ref types.ImageReference) (digest.Digest, error) {
-	if ref.Transport().Name() == docker.Transport.Name() && ref.DockerReference() != nil {
-		if d, ok := h.direct(ctx, sys, ref.DockerReference().String()); ok {
-			return d, nil
-		}
-	}
 	if ref.Transport().Name() != docker.Transport.Name() {
-		// A store on disk (docker-storage:): its manifest is read, which
-		// costs no request.
+		// A store on disk (docker-storage:): its manifest is built from
+		// the store's metadata and read, which costs no request.
 		src, err := openRead(ctx, sys, ref)
 		if err != nil {
 			return "", err
 		}
 		defer src.close()
 		return src.digest, nil
+	}
+	if ref.DockerReference() != nil {
+		if d, ok := h.direct(ctx, sys, ref.DockerReference().String()); ok {
+			return d, nil
+		}
 	}
 	return docker.GetDigest(ctx, sys, ref)
 }
