@@ -19,8 +19,9 @@ import (
 //
 // containers/image's docker.GetDigest opens a new client per call, and a
 // new client first pings GET /v2/ (and, behind token auth, fetches a
-// token): a no-op re-sync of N tags cost 2N requests, twice skopeo's
-// bearer-token-free HEADs would. The oras-go client of
+// token): a no-op re-sync of N tags cost 2N requests where N HEADs say
+// all there is to know (and behind token auth, N token fetches more). The
+// oras-go client of
 // internal/registryclient is set up from the same SystemContext (creds,
 // certificates, TLS, registries.conf insecure and blocked entries) and
 // keeps its token cache across tags. Where registries.conf sends pulls
