@@ -68,20 +68,11 @@ func (h *heads) direct(ctx context.Context, sys *types.SystemContext, name strin
 	if err != nil {
 		return "", false
 	}
-	var target string
-	switch r := ref.(type) {
-	case reference.Digested:
-		target = r.Digest().String()
-	case reference.Tagged:
-		target = r.Tag()
-	default:
-		return "", false
-	}
 	repo, err := h.repository(ctx, sys, ref)
 	if err != nil || repo == nil {
 		return "", false
 	}
-	desc, err := repo.Resolve(ctx, target)
+	desc, err := repo.Resolve(ctx, registryclient.Target(ref))
 	if err != nil || desc.Digest.Validate() != nil {
 		return "", false
 	}

@@ -27,20 +27,15 @@ const SourceRegistry = "registry"
 // lists (SourceRegistry), then cosign's tags of it (SourceCosignTag); of
 // artifactType only unless it is "", and with recursive each with its own
 // referrers, of any type. The registry is reached with the settings of sys
-// as the docker transport would be (see registryclient.PullRepository: a mirror registries.conf gives it first): the
-// credentials, certificates, TLS choice and registries.conf entries the
-// user gave copy.
+// as the docker transport would be (see registryclient.PullRepository: a
+// mirror registries.conf gives it first): the credentials, certificates,
+// TLS choice and registries.conf entries the user gave copy.
 func ListRegistry(ctx context.Context, ref reference.Named, sys *types.SystemContext, artifactType string, recursive bool) (imgspecv1.Descriptor, []Referrer, error) {
 	repo, err := registryclient.PullRepository(ctx, ref, sys)
 	if err != nil {
 		return imgspecv1.Descriptor{}, nil, err
 	}
-	name := "latest"
-	if d, ok := ref.(reference.Digested); ok {
-		name = d.Digest().String()
-	} else if t, ok := ref.(reference.Tagged); ok {
-		name = t.Tag()
-	}
+	name := registryclient.Target(ref)
 	subject, err := repo.Resolve(ctx, name)
 	if err != nil {
 		return imgspecv1.Descriptor{}, nil, fmt.Errorf("finding %s in %s: %w", name, ref.Name(), err)

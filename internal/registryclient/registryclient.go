@@ -34,41 +34,66 @@ func Repository(ctx context.Context, ref reference.Named, sys *types.SystemConte
 	if sys == nil {
 		sys = &types.SystemContext{}
 	}
-	insecure := sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue
+	reg, err := entry(sys, ref)
+	if err != nil {
+		return nil, err
+	}
+	return repositoryAt(ctx, ref, sys, insecure(sys, reg != nil && reg.Insecure))
+}
+
+// Target is what ref names in its repository: its digest, else its tag,
+// else "latest", as the docker transport reads a reference.
+func Target(ref reference.Named) string {
+	if d, ok := ref.(reference.Digested); ok {
+		return d.Digest().String()
+	}
+	if t, ok := ref.(reference.Tagged); ok {
+		return t.Tag()
+	}
+	return "latest"
+}
+
+// entry is ref's registries.conf entry (nil when it has none); a blocked
+// registry is an error.
+func entry(sys *types.SystemContext, ref reference.Named) (*sysregistriesv2.Registry, error) {
 	reg, err := sysregistriesv2.FindRegistry(sys, ref.Name())
 	if err != nil {
 		return nil, fmt.Errorf("reading registries.conf for %s: %w", ref.Name(), err)
 	}
-	if reg != nil {
-		if reg.Blocked {
-			return nil, fmt.Errorf("registry %s is blocked in registries.conf", reference.Domain(ref))
-		}
-		if sys.DockerInsecureSkipTLSVerify == types.OptionalBoolUndefined {
-			insecure = reg.Insecure
-		}
+	if reg != nil && reg.Blocked {
+		return nil, fmt.Errorf("registry %s is blocked in registries.conf", reference.Domain(ref))
 	}
-	return repositoryAt(ctx, ref, sys, insecure)
+	return reg, nil
+}
+
+// insecure is whether TLS is not verified: --tls-verify=false, or else
+// the registries.conf endpoint's own insecure setting.
+func insecure(sys *types.SystemContext, endpointInsecure bool) bool {
+	switch sys.DockerInsecureSkipTLSVerify {
+	case types.OptionalBoolTrue:
+		return true
+	case types.OptionalBoolUndefined:
+		return endpointInsecure
+	}
+	return false
 }
 
 // PullRepository is the repository ref is read from, as the docker
 // transport reads an image: the pull sources registries.conf gives it (its
 // mirrors, then its own location, each with the prefix rewritten), the
-// first that resolves ref's tag or digest ("latest" without either); ref's
-// own repository where registries.conf has no entry. So referrers come
-// from where copy.Image took the image, also in a mirror-only network.
+// first that resolves Target(ref); ref's own repository where
+// registries.conf has no entry. So referrers come from where copy.Image
+// took the image, also in a mirror-only network.
 func PullRepository(ctx context.Context, ref reference.Named, sys *types.SystemContext) (*remote.Repository, error) {
 	if sys == nil {
 		sys = &types.SystemContext{}
 	}
-	reg, err := sysregistriesv2.FindRegistry(sys, ref.Name())
+	reg, err := entry(sys, ref)
 	if err != nil {
-		return nil, fmt.Errorf("reading registries.conf for %s: %w", ref.Name(), err)
+		return nil, err
 	}
 	if reg == nil {
-		return Repository(ctx, ref, sys)
-	}
-	if reg.Blocked {
-		return nil, fmt.Errorf("registry %s is blocked in registries.conf", reference.Domain(ref))
+		return repositoryAt(ctx, ref, sys, insecure(sys, false))
 	}
 	cref, err := dockerref.ParseNormalizedNamed(ref.String())
 	if err != nil {
@@ -78,12 +103,7 @@ func PullRepository(ctx context.Context, ref reference.Named, sys *types.SystemC
 	if err != nil {
 		return nil, fmt.Errorf("pull sources of %s in registries.conf: %w", ref.String(), err)
 	}
-	target := "latest"
-	if d, ok := ref.(reference.Digested); ok {
-		target = d.Digest().String()
-	} else if t, ok := ref.(reference.Tagged); ok {
-		target = t.Tag()
-	}
+	target := Target(ref)
 	var errs []error
 	for _, src := range sources {
 		sref, err := reference.ParseNormalizedNamed(src.Reference.String())
@@ -91,9 +111,7 @@ func PullRepository(ctx context.Context, ref reference.Named, sys *types.SystemC
 			errs = append(errs, err)
 			continue
 		}
-		insecure := sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue ||
-			sys.DockerInsecureSkipTLSVerify == types.OptionalBoolUndefined && src.Endpoint.Insecure
-		repo, err := repositoryAt(ctx, sref, sys, insecure)
+		repo, err := repositoryAt(ctx, sref, sys, insecure(sys, src.Endpoint.Insecure))
 		if err != nil {
 			errs = append(errs, err)
 			continue
