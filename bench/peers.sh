@@ -38,9 +38,8 @@ done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/bin
-TAGS_GO="containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper"
-OCL=$BIN/ocilayout BENCH=$BIN/ocilayout-bench
-(cd "$ROOT" && go build -tags "$TAGS_GO" -o "$OCL" ./cmd/ocilayout && go build -tags "$TAGS_GO" -o "$BENCH" ./bench/cmd/ocilayout-bench)
+. "$ROOT/bench/lib.sh"
+build_binaries
 
 # The peers, pinned.
 install_go_tool() { # NAME MODULE@VERSION
@@ -72,7 +71,7 @@ want() { case ",$ROWS," in *",$1,"*) return 0 ;; esac; return 1; }
 # --registry inprocess forces the latter. The in-process registry's
 # in-memory driver is fine to pull from but slow to push to (a 256 MiB push
 # took about a minute here), so layout -> registry needs docker-registry.
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 REG=127.0.0.1:$PORT
 if [ "$REGISTRY" = debian ] && ! command -v docker-registry >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -95,7 +94,6 @@ else
   REG_CMD="$BENCH registry -addr $REG"
   REG_NAME="in-process distribution v3 (in-memory)"
 fi
-. "$ROOT/bench/lib.sh"
 registry_script "$W" "$REG" "$REG_CMD"
 "$W/registry.sh"
 "$REGCTL" registry set --tls disabled "$REG" >/dev/null

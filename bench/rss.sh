@@ -38,9 +38,8 @@ while [ $# -gt 0 ]; do
 done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TAGS_GO="containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper"
-OCL=$ROOT/bin/ocilayout BENCH=$ROOT/bin/ocilayout-bench
-(cd "$ROOT" && go build -tags "$TAGS_GO" -o "$OCL" ./cmd/ocilayout && go build -tags "$TAGS_GO" -o "$BENCH" ./bench/cmd/ocilayout-bench)
+. "$ROOT/bench/lib.sh"
+build_binaries
 # The binaries' text counts in the RSS: 10 MiB in 4 KiB pages, up to 27
 # MiB when the page cache holds the file in 2 MiB folios (as it does for a
 # file just written, like the go build above), which would differ from one
@@ -55,7 +54,7 @@ W=$(mktemp -d "$WORK/ocilayout-rss.XXXXXX") T=$(mktemp -d "$TMPFS/ocilayout-rss.
 cleanup() { [ -f "$W/reg.pid" ] && kill "$(cat "$W/reg.pid")" 2>/dev/null; rm -rf "$W" "$T"; }
 trap cleanup EXIT
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 REG=127.0.0.1:$PORT
 if command -v docker-registry >/dev/null; then
   cat > "$W/registry.yml" <<EOF
@@ -68,7 +67,6 @@ EOF
 else
   REG_CMD="$BENCH registry -addr $REG -root $W/regdata" REG_NAME="ocilayout-bench registry (distribution v3)"
 fi
-. "$ROOT/bench/lib.sh"
 registry_script "$W" "$REG" "$REG_CMD"
 "$W/registry.sh"
 

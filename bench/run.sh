@@ -28,9 +28,8 @@ while [ $# -gt 0 ]; do
 done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TAGS_GO="containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper"
-OCL=$ROOT/bin/ocilayout BENCH=$ROOT/bin/ocilayout-bench
-(cd "$ROOT" && go build -tags "$TAGS_GO" -o "$OCL" ./cmd/ocilayout && go build -tags "$TAGS_GO" -o "$BENCH" ./bench/cmd/ocilayout-bench)
+. "$ROOT/bench/lib.sh"
+build_binaries
 W=$(mktemp -d "$WORK/ocilayout-bench.XXXXXX")
 REG_PID=
 cleanup() { [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null; rm -rf "$W"; }

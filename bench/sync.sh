@@ -48,9 +48,8 @@ done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/bin
-TAGS_GO="containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper"
-OCL=$BIN/ocilayout BENCH=$BIN/ocilayout-bench
-(cd "$ROOT" && go build -tags "$TAGS_GO" -o "$OCL" ./cmd/ocilayout && go build -tags "$TAGS_GO" -o "$BENCH" ./bench/cmd/ocilayout-bench)
+. "$ROOT/bench/lib.sh"
+build_binaries
 if ! command -v skopeo >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q skopeo
