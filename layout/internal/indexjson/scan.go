@@ -127,11 +127,13 @@ func (p *indexParser) entries(s *Scanned) ([]Entry, bool) {
 	for {
 		p.ws()
 		k := keys{s: s}
-		start := p.pos
-		if _, ok := p.descriptor(&k); !ok {
-			return nil, false
+		if !p.quickEntry(&k) {
+			start := p.pos
+			if _, ok := p.descriptor(&k); !ok {
+				return nil, false
+			}
+			k.e.Start, k.e.End = int32(start), int32(p.pos)
 		}
-		k.e.Start, k.e.End = int32(start), int32(p.pos)
 		out = append(out, k.e)
 		if p.next(',') {
 			continue
@@ -189,6 +191,21 @@ func (p *indexParser) annotationKeys(k *keys) bool {
 	})
 }
 
+// isPlain reports whether plainPrefix(s) == len(s), without stopping at
+// the first byte that is not plain: for a value of known length (a
+// digest's hex) one test at the end costs less than a branch per word.
+func isPlain(s string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	var m uint64
+	for len(s) >= 8 {
+		x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		m |= (x - lo*0x20) | ((x ^ (lo * '"')) - lo) | ((x ^ (lo * '\\')) - lo) | x
+		s = s[8:]
+	}
+	return m&hi == 0 && plainPrefix(s) == len(s)
+}
+
 // plainPrefix returns the length of the longest prefix of s holding no
 // quote, backslash, control or non-ASCII byte: the plain part of a JSON
 // string. It looks at eight bytes at a time, since index.json is mostly
@@ -196,10 +213,12 @@ func (p *indexParser) annotationKeys(k *keys) bool {
 // Scan's time.
 func plainPrefix(s string) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	n := len(s)
+	// s is resliced rather than indexed, so that one length check covers
+	// the eight loads (with s[i+7] the compiler checked each byte).
+	for len(s) >= 8 {
+		x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 		q := x ^ (lo * '"')
 		b := x ^ (lo * '\\')
 		// A byte's high bit is set in m when it is below 0x20 (x-0x20
@@ -210,13 +229,14 @@ func plainPrefix(s string) int {
 		// below: the lowest flag is exact.
 		m := ((x - lo*0x20) | (q - lo) | (b - lo) | x) & hi
 		if m != 0 {
-			return i + bits.TrailingZeros64(m)/8
+			return n - len(s) + bits.TrailingZeros64(m)/8
 		}
+		s = s[8:]
 	}
-	for ; i < len(s); i++ {
+	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
-			return i
+			return n - len(s) + i
 		}
 	}
-	return i
+	return n
 }
