@@ -31,6 +31,34 @@ type Entry struct {
 	// org.opencontainers.image.ref.name, AnnotationSubject and
 	// AnnotationSubjectRoot (Scanned.Str gives their values).
 	Digest, Name, Subject, SubjectRoot Str
+	// NameKey is NameKey of the name, taken while the scan had it at hand.
+	NameKey uint32
+}
+
+// NameKey is a fingerprint of a name, for finding one among many entries:
+// equal names have equal keys, and names that differ in length, in their
+// first eight bytes or in their last eight almost never do. Comparing
+// keys first spares a lookup the text itself: at 100,000 entries the
+// names lie across 21 MB, and comparing each was a cache miss (5 ms of a
+// 20 ms lookup). It reads at most 16 bytes, however long the name.
+func NameKey(name string) uint32 {
+	var first, last uint64
+	if n := len(name); n >= 8 {
+		first, last = le64(name), le64(name[n-8:])
+	} else {
+		for i := range n {
+			first |= uint64(name[i]) << (8 * i)
+		}
+	}
+	h := first*0x9e3779b97f4a7c15 ^ last*0xc2b2ae3d27d4eb4f ^ uint64(len(name))*0x165667b19e3779f9
+	return uint32(h>>32) ^ uint32(h)
+}
+
+// le64 is the first eight bytes of s, little-endian.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // Str is where a string value lies in Scanned.Text (Off < End: a plain
@@ -124,15 +152,19 @@ func (p *indexParser) entries(s *Scanned) ([]Entry, bool) {
 	if p.next(']') {
 		return out, true
 	}
+	p.ws()
+	if n := scanParts(); n > 1 && len(rest) >= parallelScanMin {
+		begin, decoded := p.pos, len(s.decoded)
+		if p.entriesParallel(s, n, &out) {
+			return out, true
+		}
+		p.pos, out, s.decoded = begin, out[:0], s.decoded[:decoded] // read in order, the text decides
+	}
 	for {
 		p.ws()
 		k := keys{s: s}
-		if !p.quickEntry(&k) {
-			start := p.pos
-			if _, ok := p.descriptor(&k); !ok {
-				return nil, false
-			}
-			k.e.Start, k.e.End = int32(start), int32(p.pos)
+		if !p.entry(&k) {
+			return nil, false
 		}
 		out = append(out, k.e)
 		if p.next(',') {
@@ -140,6 +172,19 @@ func (p *indexParser) entries(s *Scanned) ([]Entry, bool) {
 		}
 		return out, p.next(']')
 	}
+}
+
+// entry parses the entry at the parser into k.
+func (p *indexParser) entry(k *keys) bool {
+	if !p.quickEntry(k) {
+		start := p.pos
+		if _, ok := p.descriptor(k); !ok {
+			return false
+		}
+		k.e.Start, k.e.End = int32(start), int32(p.pos)
+	}
+	k.e.NameKey = NameKey(k.s.Str(k.e.Name))
+	return true
 }
 
 // keys is the Entry that descriptor fills in for Scan.
@@ -198,8 +243,7 @@ func isPlain(s string) bool {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	var m uint64
 	for len(s) >= 8 {
-		x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		x := le64(s)
 		m |= (x - lo*0x20) | ((x ^ (lo * '"')) - lo) | ((x ^ (lo * '\\')) - lo) | x
 		s = s[8:]
 	}
@@ -214,11 +258,10 @@ func isPlain(s string) bool {
 func plainPrefix(s string) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	n := len(s)
-	// s is resliced rather than indexed, so that one length check covers
-	// the eight loads (with s[i+7] the compiler checked each byte).
+	// s is resliced rather than indexed, so that the length check of the
+	// loop covers the eight loads (with s[i+7] the compiler checked each).
 	for len(s) >= 8 {
-		x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		x := le64(s)
 		q := x ^ (lo * '"')
 		b := x ^ (lo * '\\')
 		// A byte's high bit is set in m when it is below 0x20 (x-0x20

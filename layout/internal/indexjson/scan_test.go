@@ -58,6 +58,9 @@ func checkScan(t *testing.T, data []byte) {
 	if _, fast := p.index(); fast != ok {
 		t.Fatalf("%q: Scan ok %v, the fast path ok %v", data, ok, fast)
 	}
+	if split, splitOK := scanInParts(text, 3); splitOK != ok || !reflect.DeepEqual(split, s) {
+		t.Fatalf("%q: Scan in parts gave %v\n%#v\nScan in order %v\n%#v", data, splitOK, split, ok, s)
+	}
 	if !ok {
 		return
 	}
@@ -77,6 +80,9 @@ func checkScan(t *testing.T, data []byte) {
 		want := [4]string{string(d.Digest), d.Annotations[imgspecv1.AnnotationRefName], d.Annotations[AnnotationSubject], d.Annotations[AnnotationSubjectRoot]}
 		if got != want {
 			t.Fatalf("%q: entry %d's keys scanned as %q, decoded as %q", data, i, got, want)
+		}
+		if key := NameKey(want[1]); e.NameKey != key {
+			t.Fatalf("%q: entry %d's name key %#x, NameKey(%q) = %#x", data, i, e.NameKey, want[1], key)
 		}
 		var alone imgspecv1.Descriptor
 		if err := json.Unmarshal([]byte(text[e.Start:e.End]), &alone); err != nil || !reflect.DeepEqual(alone, d) {
@@ -181,7 +187,7 @@ func TestPlainPrefix(t *testing.T) {
 // or indented.
 func randomIndex(r *rand.Rand) []byte {
 	str := func() string {
-		parts := []string{"a", "t1", "sha256:x", "é", `"`, "\\", "<", "\n", "\u2028", "\xff"}
+		parts := []string{"a", "t1", "sha256:x", "é", `"`, "\\", "<", "\n", "\u2028", "\xff", "},{"}
 		var b strings.Builder
 		for range r.IntN(4) {
 			b.WriteString(parts[r.IntN(len(parts))])
