@@ -249,7 +249,7 @@ func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactT
 	tag := referrersTag(subject)
 	// Only the entries named tag or marked with subject matter: those are
 	// the only ones decoded.
-	entries, err := l.entriesWhere(ctx, func(name, _, s string) bool { return name == tag || s == subject.String() })
+	entries, err := l.entriesOf(ctx, tag, subject.String())
 	if err != nil {
 		return nil, err
 	}

@@ -112,7 +112,7 @@ func (l *Layout) Resolve(ctx context.Context, idx *imgspecv1.Index, sel Selector
 func (l *Layout) Lookup(ctx context.Context, sel Selector) (imgspecv1.Descriptor, error) {
 	if sel.kind == selectName {
 		// Resolve looks at the entries of that name only.
-		named, err := l.entriesWhere(ctx, func(name, _, _ string) bool { return name == sel.name })
+		named, err := l.entriesOf(ctx, sel.name, "")
 		if err != nil {
 			return imgspecv1.Descriptor{}, err
 		}
