@@ -160,18 +160,13 @@ func (p *indexParser) entries(s *Scanned) ([]Entry, bool) {
 		}
 		p.pos, out, s.decoded = begin, out[:0], s.decoded[:decoded] // read in order, the text decides
 	}
-	for {
-		p.ws()
-		k := keys{s: s}
-		if !p.entry(&k) {
-			return nil, false
-		}
-		out = append(out, k.e)
-		if p.next(',') {
-			continue
-		}
-		return out, p.next(']')
+	whole := scanPart{from: p.pos, to: -1, entries: out}
+	whole.scan(p.data, s)
+	if !whole.ok {
+		return nil, false
 	}
+	p.pos = whole.end
+	return whole.entries, true
 }
 
 // entry parses the entry at the parser into k.

@@ -97,8 +97,9 @@ func (p *indexParser) entriesParallel(s *Scanned, n int, out *[]Entry) bool {
 	return true
 }
 
-// scan scans the part's entries, as entries does, into part.entries;
-// their decoded strings go to s (nil: to part.decoded).
+// scan scans the part's entries into part.entries; their decoded strings
+// go to s (nil: to part.decoded). The entries read in order are one part,
+// from the first to "]".
 func (part *scanPart) scan(text string, s *Scanned) {
 	own := s == nil
 	if own {
