@@ -76,3 +76,23 @@ func TestQuickEntry(t *testing.T) {
 		})
 	}
 }
+
+// TestScanRefusesEveryTruncation: an index.json cut anywhere (a writer that
+// died, a full disk) is refused, in order and in parts, and never read past
+// its end: the quick path ends inside the media type, the digest, the size
+// or an annotation at some cut.
+func TestScanRefusesEveryTruncation(t *testing.T) {
+	entry := `{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":528,"annotations":{"org.opencontainers.image.ref.name":"v1"}}`
+	text := `{"schemaVersion":2,"manifests":[` + entry + "," + entry + `]}`
+	if _, ok := Scan(text); !ok {
+		t.Fatalf("Scan refused the whole text %s", text)
+	}
+	for cut := range len(text) - 1 {
+		if _, ok := Scan(text[:cut]); ok {
+			t.Fatalf("Scan took the text cut at %d: %s", cut, text[:cut])
+		}
+		if _, ok := scanInParts(text[:cut], 2); ok {
+			t.Fatalf("Scan in parts took the text cut at %d: %s", cut, text[:cut])
+		}
+	}
+}
