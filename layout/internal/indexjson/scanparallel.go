@@ -27,8 +27,9 @@ import (
 var parallelScanMin = 1 << 20
 
 // scanParts is how many parts Scan splits large entries into: one a core,
-// at most four (past that, merging them costs about what another part
-// saves). A variable, so that the tests can split on one core.
+// at most four (measured on two cores only: each part past the first
+// costs a goroutine and a copy of its entries into the first's slice). A
+// variable, so that the tests can split on one core.
 var scanParts = func() int { return min(runtime.GOMAXPROCS(0), 4) }
 
 // scanPart is one part of the entries and what its scan found.
