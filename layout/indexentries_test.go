@@ -31,7 +31,7 @@ func TestIndexEntriesMatchesIndex(t *testing.T) {
 		`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"` + d0 + `","size":1,"annotations":{"org.opencontainers.image.ref.name":"t0","` + AnnotationSubject + `":"` + d0 + `"},"platform":{"os":"linux"},"artifactType":"x","urls":["u"],"data":"YQ=="}]}`,
 		`{"schemaVersion":2,"manifests":[{"size":3,"annotations":{"mediaType":"no","size":"4"},"mediaType":"a\/b\u00e9","digest":"` + d0 + `"},{"digest":"sha256:../x"}]}`,
 		`{"schemaVersion":2,"manifests":[{"digest":"` + d0 + `","size":1,"unknown":true,"annotations":{"org.opencontainers.image.ref.name":"t\u0030"}}]}`, // left to encoding/json
-		`{"schemaVersion":2,"manifests":[{"digest":"` + d0 + `","size":1,"size":2}]}`,                                                                      // repeated key: encoding/json
+		`{"schemaVersion":2,"manifests":[{"digest":"` + d0 + `","size":1,"size":2}]}`,                                                                     // repeated key: encoding/json
 		`{"schemaVersion":3,"manifests":[]}`,
 		`{"schemaVersion":2}`,
 		`{"schemaVersion":2,"manifests":[{"digest":"` + d0 + `","annotations":{"org.opencontainers.image.ref.name":"t0"}}` + strings.Repeat(" ", 2048) + `]}`, // over the limit set below
