@@ -54,18 +54,18 @@ func (s *server) listTags(w http.ResponseWriter, r *http.Request, repo, _ string
 	if err != nil {
 		return internalError(err)
 	}
-	sorted, ok := snap.sortedTags[repo]
+	tags, ok := snap.tags[repo]
 	if !ok {
 		return newError(http.StatusNotFound, codeNameUnknown, "repository "+repo+" has no tags")
 	}
-	tags, n, next, e := page(r, sorted)
+	list, n, next, e := page(r, tags.sorted)
 	if e != nil {
 		return e
 	}
 	writeList(w, r, struct {
 		Name string   `json:"name"`
 		Tags []string `json:"tags"`
-	}{repo, append([]string{}, tags...)}, tags, n, next)
+	}{repo, append([]string{}, list...)}, list, n, next)
 	return nil
 }
 
