@@ -26,9 +26,11 @@ type snapshot struct {
 	// their indexes hold; the fields below index into it.
 	entries servedList
 	// repos are the repositories with a tag, sorted; tags holds each
-	// one's tags.
+	// one's tags, sorted (the tags list answers from it as it is), with
+	// the entry each names: of the entries that map to one tag, the first
+	// in index.json order.
 	repos []string
-	tags  map[string]*repoTags
+	tags  map[string][]tagAt
 	// manifests is every manifest and index served by digest: the
 	// entries and what their indexes hold, at any depth, each as the
 	// first entry of its digest.
@@ -75,14 +77,6 @@ func (l *servedList) add(e served) int32 {
 
 // at returns the entry at position i.
 func (l *servedList) at(i int32) served { return l.chunks[i/servedChunk][i%servedChunk] }
-
-// repoTags is one repository's tags, sorted (the tags list answers from
-// it as it is), and the entry each names: of the entries that map to one
-// tag, the first in index.json order.
-type repoTags struct {
-	sorted  []string
-	entries []int32
-}
 
 // indexCache keeps the snapshot of the current index.json. A request
 // costs one stat of index.json; the file is read and indexed again only
@@ -145,11 +139,11 @@ func (s *snapshot) lookupTag(repo, tag string) (e served, ok, repoKnown bool) {
 	if !repoKnown {
 		return served{}, false, false
 	}
-	i, ok := slices.BinarySearch(tags.sorted, tag)
+	i, ok := slices.BinarySearchFunc(tags, tag, func(t tagAt, tag string) int { return strings.Compare(t.tag, tag) })
 	if !ok {
 		return served{}, false, true
 	}
-	return s.entries.at(tags.entries[i]), true, true
+	return s.entries.at(tags[i].at), true, true
 }
 
 // manifest returns the manifest or index of digest d.
@@ -197,8 +191,7 @@ func isIndexType(t string) bool {
 	return t == imgspecv1.MediaTypeImageIndex || t == mediaTypeDockerList
 }
 
-// tagAt is a tag of a repository and the entry that holds it, while the
-// snapshot is built.
+// tagAt is a tag of a repository and the entry that holds it.
 type tagAt struct {
 	tag string
 	at  int32
@@ -209,7 +202,6 @@ type builder struct {
 	c        *indexCache
 	ctx      context.Context
 	s        *snapshot
-	tags     map[string][]tagAt
 	children map[digest.Digest][]imgspecv1.Descriptor
 	subjects map[digest.Digest]digest.Digest
 	refSeen  map[digest.Digest]map[digest.Digest]bool
@@ -222,11 +214,9 @@ func (c *indexCache) build(ctx context.Context, v indexVersion) (*snapshot, erro
 		ctx: ctx,
 		s: &snapshot{
 			version:   v,
-			tags:      map[string]*repoTags{},
-			manifests: map[digest.Digest]int32{},
+			tags:      map[string][]tagAt{},
 			referrers: map[digest.Digest][]int32{},
 		},
-		tags:     map[string][]tagAt{},
 		children: map[digest.Digest][]imgspecv1.Descriptor{},
 		subjects: map[digest.Digest]digest.Digest{},
 		refSeen:  map[digest.Digest]map[digest.Digest]bool{},
@@ -234,6 +224,7 @@ func (c *indexCache) build(ctx context.Context, v indexVersion) (*snapshot, erro
 	if err := c.s.entries(ctx, b.add); err != nil {
 		return nil, err
 	}
+	b.indexDigests()
 	c.children, c.subjects = b.children, b.subjects
 	b.sortTags()
 	return b.s, nil
@@ -244,11 +235,7 @@ func (b *builder) add(d imgspecv1.Descriptor, name, subject string) {
 	s := b.s
 	at := s.entries.add(served{mediaType: d.MediaType, digest: d.Digest, size: d.Size, name: name})
 	if repo, tag, ok := nameTag(b.c.names, name, subject); ok {
-		b.tags[repo] = append(b.tags[repo], tagAt{tag, at})
-	}
-	if _, ok := s.manifests[d.Digest]; !ok {
-		s.manifests[d.Digest] = at
-		b.addChildren(d, 0)
+		s.tags[repo] = append(s.tags[repo], tagAt{tag, at})
 	}
 	switch {
 	case isFallbackTag(name, subject):
@@ -262,6 +249,24 @@ func (b *builder) add(d imgspecv1.Descriptor, name, subject string) {
 		b.subjects[d.Digest] = sub
 		if sub != "" {
 			b.addReferrer(sub, d.Digest, at)
+		}
+	}
+}
+
+// indexDigests fills manifests, once the entries are known: a map sized
+// for them all is never rehashed, which growing it while they came was a
+// tenth of a reload of 100,000 digests. The entries are taken in order,
+// each index's manifests where it is listed, as the first of a digest
+// wins.
+func (b *builder) indexDigests() {
+	s := b.s
+	top := s.entries.n
+	s.manifests = make(map[digest.Digest]int32, top)
+	for at := range top {
+		e := s.entries.at(at)
+		if _, ok := s.manifests[e.digest]; !ok {
+			s.manifests[e.digest] = at
+			b.addChildren(e.descriptor(), 0)
 		}
 	}
 }
@@ -284,19 +289,15 @@ func (b *builder) addReferrer(subject, d digest.Digest, at int32) {
 // entries map to the first entry, and sorts the repositories.
 func (b *builder) sortTags() {
 	s := b.s
-	for repo, tags := range b.tags {
+	s.repos = make([]string, 0, len(s.tags))
+	for repo, tags := range s.tags {
 		slices.SortFunc(tags, func(x, y tagAt) int {
 			if c := strings.Compare(x.tag, y.tag); c != 0 {
 				return c
 			}
 			return cmp.Compare(x.at, y.at)
 		})
-		tags = slices.CompactFunc(tags, func(x, y tagAt) bool { return x.tag == y.tag })
-		rt := &repoTags{sorted: make([]string, len(tags)), entries: make([]int32, len(tags))}
-		for i, t := range tags {
-			rt.sorted[i], rt.entries[i] = t.tag, t.at
-		}
-		s.tags[repo] = rt
+		s.tags[repo] = slices.CompactFunc(tags, func(x, y tagAt) bool { return x.tag == y.tag })
 		s.repos = append(s.repos, repo)
 	}
 	slices.Sort(s.repos)
