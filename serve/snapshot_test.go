@@ -172,14 +172,8 @@ func expectServed(t *testing.T, l *layout.Layout, text string, n Names) expected
 		}
 		w.byDigest[d.Digest] = d
 		if d.MediaType == imgspecv1.MediaTypeImageIndex {
-			data, err := l.ReadBlob(context.Background(), d.Digest, d.Size)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var kids imgspecv1.Index
-			if err := json.Unmarshal(data, &kids); err != nil {
-				t.Fatal(err)
-			}
+			readJSON(t, l, d, &kids)
 			for _, k := range kids.Manifests {
 				add(k)
 			}
@@ -190,14 +184,8 @@ func expectServed(t *testing.T, l *layout.Layout, text string, n Names) expected
 		name, subject := e.Annotations[imgspecv1.AnnotationRefName], e.Annotations[annotationSubject]
 		fallback := strings.Contains(subject, ":") && name == strings.Replace(subject, ":", "-", 1)
 		if subject == "" && name == "" && e.MediaType == imgspecv1.MediaTypeImageManifest {
-			data, err := l.ReadBlob(context.Background(), e.Digest, e.Size)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var m imgspecv1.Manifest
-			if err := json.Unmarshal(data, &m); err != nil {
-				t.Fatal(err)
-			}
+			readJSON(t, l, e, &m)
 			if m.Subject != nil {
 				subject = m.Subject.Digest.String()
 			}
@@ -219,6 +207,18 @@ func expectServed(t *testing.T, l *layout.Layout, text string, n Names) expected
 		slices.Sort(tags)
 	}
 	return w
+}
+
+// readJSON decodes the blob of d into v.
+func readJSON(t *testing.T, l *layout.Layout, d imgspecv1.Descriptor, v any) {
+	t.Helper()
+	data, err := l.ReadBlob(context.Background(), d.Digest, d.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // checkServed compares what h answers with expectServed of text, and
