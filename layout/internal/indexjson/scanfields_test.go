@@ -19,9 +19,7 @@ func TestTypeAndSize(t *testing.T) {
 		"{\"schemaVersion\":2,\"manifests\":[ { \"digest\" : \"\\\"q\" , \"size\" :\n12345678901 ,\t\"mediaType\":\"é\" } ]}",
 		`{"schemaVersion":2,"manifests":[{"data":"YQ==","artifactType":"t","mediaType":"m","size":1}]}`,
 	}
-	for _, s := range indexJSONSeeds {
-		texts = append(texts, s)
-	}
+	texts = append(texts, indexJSONSeeds...)
 	files, err := os.ReadDir(indexJSONCorpus)
 	if err != nil {
 		t.Fatal(err)
