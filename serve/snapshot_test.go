@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -285,4 +286,62 @@ func checkServed(t *testing.T, h http.Handler, l *layout.Layout, text string, se
 		}
 	}
 	return w
+}
+
+// TestSnapshotReloadUnderRequests: while another writer renames in one
+// of two index.json versions after the other, concurrent requests are
+// answered from one whole version or the other, never a mix of the two
+// nor an error (run with -race, the snapshot's swap is checked too).
+func TestSnapshotReloadUnderRequests(t *testing.T) {
+	l := newLayout(t)
+	a := putImage(t, l, "a", "")
+	b := putImage(t, l, "b", "")
+	tagged := func(d imgspecv1.Descriptor, name string) imgspecv1.Descriptor {
+		d.Annotations = map[string]string{imgspecv1.AnnotationRefName: name}
+		return d
+	}
+	versions := []string{
+		indexText(t, []imgspecv1.Descriptor{tagged(a.manifest, "app:v1"), tagged(a.manifest, "app:even")}, false),
+		indexText(t, []imgspecv1.Descriptor{tagged(b.manifest, "app:v1"), tagged(b.manifest, "app:odd"), tagged(a.manifest, "app:z")}, true),
+	}
+	lists := map[string]bool{`{"name":"app","tags":["even","v1"]}`: true, `{"name":"app","tags":["odd","v1","z"]}`: true}
+	writeIndexText(t, l.Dir(), versions[0])
+	h := New(l)
+	done := make(chan struct{})
+	errs := make(chan string, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- ""
+					return
+				default:
+				}
+				tags := do(t, h, "GET", "/v2/app/tags/list", nil)
+				list := readBody(t, tags)
+				// The list and the HEAD are two requests, each from either
+				// version.
+				head := do(t, h, "HEAD", "/v2/app/manifests/v1", nil)
+				d := head.Header.Get("Docker-Content-Digest")
+				if !lists[list] || head.StatusCode != 200 || (d != a.manifest.Digest.String() && d != b.manifest.Digest.String()) {
+					errs <- fmt.Sprintf("tags %d %s, HEAD v1 %d %s", tags.StatusCode, list, head.StatusCode, d)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 60 {
+		writeIndexText(t, l.Dir(), versions[i%2])
+	}
+	close(done)
+	for range 4 {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
+	}
+	// The last version written is the one served now.
+	if list := readBody(t, do(t, h, "GET", "/v2/app/tags/list", nil)); list != `{"name":"app","tags":["odd","v1","z"]}` {
+		t.Fatalf("after the writes: %s", list)
+	}
 }
