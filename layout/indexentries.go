@@ -12,9 +12,10 @@ import (
 // the entry's media type, digest and size (its other fields are left
 // zero, annotations included), name its ref.name annotation and subject
 // its AnnotationSubject, "" when absent. On an index.json Index would
-// decode whole, this decodes no descriptor and builds no annotations map,
-// which at 100,000 names are most of Index's time and allocation (about
-// 60 MB beside the 25 MB text; serve's BenchmarkIndexReload). A broken index.json is refused as Index refuses it; a valid one
+// decode whole, this decodes no descriptor and builds no annotations map:
+// at 100,000 names it takes half of Index's time and allocates the text
+// and 5 MB, where Index allocates 60 MB more (BenchmarkIndexAtScale,
+// index-entries against full-decode). A broken index.json is refused as Index refuses it; a valid one
 // that the fast scan does not take is decoded whole and reduced the same
 // way, so fn sees the same values either way.
 //
