@@ -152,6 +152,38 @@ func ExampleLayout_Attach() {
 	// 0
 }
 
+// Looking an image up with its referrers from one read of index.json, as
+// an ImageSource does: under a read lease, so that gc keeps what the read
+// named; an SBOM attached afterwards is the next lookup's.
+func ExampleLayout_LookupImage() {
+	ctx := context.Background()
+	dir := exampleDir()
+	defer os.RemoveAll(filepath.Dir(dir))
+	l, _ := layout.Create(dir)
+	defer l.Close()
+	img := putImage(ctx, l, "app")
+	_ = l.Update(ctx, func(tx *layout.IndexTx) error { return tx.Tag(img, "app") })
+	sbom := put(ctx, l, "application/spdx+json", []byte(`{"spdxVersion":"SPDX-2.3"}`))
+	_, _ = l.Attach(ctx, img, layout.Artifact{ArtifactType: "application/spdx+json", Layers: []imgspecv1.Descriptor{sbom}})
+
+	lease, err := l.AcquireReadLease(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer lease.Release()
+	sel, _ := layout.ParseSelector("app")
+	im, err := l.LookupImage(ctx, sel)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _ = l.Attach(ctx, img, layout.Artifact{ArtifactType: "application/spdx+json", Layers: []imgspecv1.Descriptor{put(ctx, l, "application/spdx+json", []byte(`{}`))}})
+	then, _ := im.Referrers(ctx, im.Descriptor.Digest, "")
+	now, _ := l.Referrers(ctx, im.Descriptor.Digest, "")
+	fmt.Println(im.Descriptor.Digest == img.Digest, len(then), len(now))
+	// Output:
+	// true 1 2
+}
+
 // Deleting an image: its entry and its referrers leave index.json first,
 // then the blobs nothing else reaches are reclaimed; gc finds nothing left.
 func ExampleLayout_Delete() {

@@ -57,11 +57,30 @@ type limitedWriter struct {
 }
 
 func (lw *limitedWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > lw.n {
-		return 0, fmt.Errorf("%s would be larger than the %d-byte limit readers accept; delete images (or entries) first", lw.what, maxIndexSize)
+	if err := lw.take(len(p)); err != nil {
+		return 0, err
 	}
-	lw.n -= int64(len(p))
 	return lw.w.Write(p)
+}
+
+// WriteString is Write of a string, passed on as one: a run of entries
+// written back as read (entryList.entries) is most of a large index.json,
+// and bufio hands a string larger than its buffer to a writer that takes
+// strings without copying it.
+func (lw *limitedWriter) WriteString(s string) (int, error) {
+	if err := lw.take(len(s)); err != nil {
+		return 0, err
+	}
+	return io.WriteString(lw.w, s)
+}
+
+// take counts n more bytes against the limit.
+func (lw *limitedWriter) take(n int) error {
+	if int64(n) > lw.n {
+		return fmt.Errorf("%s would be larger than the %d-byte limit readers accept; delete images (or entries) first", lw.what, maxIndexSize)
+	}
+	lw.n -= int64(n)
+	return nil
 }
 
 // limitIndexWriter wraps w so that writing more than the index write limit

@@ -41,29 +41,29 @@ func (l *Layout) scanIndex(ctx context.Context) (*indexjson.Scanned, *imgspecv1.
 	return nil, idx, err
 }
 
-// entriesWhere reads index.json and returns, in order, its entries whose
-// name, digest and AnnotationSubject keep accepts, decoding only those
-// when the index can be scanned.
-func (l *Layout) entriesWhere(ctx context.Context, keep func(name, digest, subject string) bool) ([]imgspecv1.Descriptor, error) {
-	s, idx, err := l.scanIndex(ctx)
-	if err != nil {
-		return nil, err
-	}
+// entriesOf returns, in order, the entries of index.json as scanIndex
+// read it (s, or idx when it could not be scanned) that are named name
+// and, when subject is not "", those whose AnnotationSubject is subject;
+// from s, only those are decoded. Names are compared by their keys first
+// (indexjson.NameKey), so the 100,000 names of a large index are not
+// read again from its text.
+func entriesOf(s *indexjson.Scanned, idx *imgspecv1.Index, name, subject string) []imgspecv1.Descriptor {
 	var out []imgspecv1.Descriptor
 	if s == nil {
 		for _, e := range idx.Manifests {
-			if keep(entryName(e), string(e.Digest), e.Annotations[AnnotationSubject]) {
+			if entryName(e) == name || (subject != "" && e.Annotations[AnnotationSubject] == subject) {
 				out = append(out, e)
 			}
 		}
-		return out, nil
+		return out
 	}
+	key := indexjson.NameKey(name)
 	for i, e := range s.Entries {
-		if keep(s.Str(e.Name), s.Str(e.Digest), s.Str(e.Subject)) {
+		if (e.NameKey == key && s.Str(e.Name) == name) || (subject != "" && s.Str(e.Subject) == subject) {
 			out = append(out, s.Detached(i))
 		}
 	}
-	return out, nil
+	return out
 }
 
 // readIndexText reads index.json whole.

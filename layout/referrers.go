@@ -246,13 +246,20 @@ func (l *Layout) rootsOf(ctx context.Context, idx *imgspecv1.Index, d digest.Dig
 // (ReadBlob verifies it) and check that its subject is subject, so that a
 // referrer cannot be moved to another image by editing index.json.
 func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactType string) ([]imgspecv1.Descriptor, error) {
-	tag := referrersTag(subject)
-	// Only the entries named tag or marked with subject matter: those are
-	// the only ones decoded.
-	entries, err := l.entriesWhere(ctx, func(name, _, s string) bool { return name == tag || s == subject.String() })
+	s, idx, err := l.scanIndex(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// Only the entries named tag or marked with subject matter: those are
+	// the only ones decoded.
+	return l.referrersFrom(ctx, entriesOf(s, idx, referrersTag(subject), subject.String()), subject, artifactType)
+}
+
+// referrersFrom is Referrers given entries of index.json that hold at
+// least those named subject's fallback tag and those marked with subject
+// (others are passed over).
+func (l *Layout) referrersFrom(ctx context.Context, entries []imgspecv1.Descriptor, subject digest.Digest, artifactType string) ([]imgspecv1.Descriptor, error) {
+	tag := referrersTag(subject)
 	var out []imgspecv1.Descriptor
 	seen := map[digest.Digest]bool{}
 	add := func(d imgspecv1.Descriptor) {

@@ -110,22 +110,23 @@ func (l *Layout) Resolve(ctx context.Context, idx *imgspecv1.Index, sel Selector
 // the difference between 0.15 s and 150 MiB and a few milliseconds. A
 // digest inside an index, and the zero selector, read the index whole.
 func (l *Layout) Lookup(ctx context.Context, sel Selector) (imgspecv1.Descriptor, error) {
-	if sel.kind == selectName {
-		// Resolve looks at the entries of that name only.
-		named, err := l.entriesWhere(ctx, func(name, _, _ string) bool { return name == sel.name })
-		if err != nil {
-			return imgspecv1.Descriptor{}, err
-		}
-		return l.Resolve(ctx, &imgspecv1.Index{Manifests: named}, sel)
-	}
 	s, idx, err := l.scanIndex(ctx)
 	if err != nil {
 		return imgspecv1.Descriptor{}, err
 	}
+	return l.lookupIn(ctx, s, idx, sel)
+}
+
+// lookupIn is Lookup in index.json as scanIndex read it: scanned (s), or
+// decoded (idx) when it could not be scanned.
+func (l *Layout) lookupIn(ctx context.Context, s *indexjson.Scanned, idx *imgspecv1.Index, sel Selector) (imgspecv1.Descriptor, error) {
 	if s == nil {
 		return l.Resolve(ctx, idx, sel)
 	}
 	switch sel.kind {
+	case selectName:
+		// Resolve looks at the entries of that name only.
+		return l.Resolve(ctx, &imgspecv1.Index{Manifests: entriesOf(s, nil, sel.name, "")}, sel)
 	case selectIndex:
 		if sel.index < len(s.Entries) {
 			return s.Detached(sel.index), nil

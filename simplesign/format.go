@@ -74,12 +74,21 @@ func Add(ctx context.Context, l *layout.Layout, subject imgspecv1.Descriptor, si
 	return err
 }
 
+// Store is what Signatures reads: a *layout.Layout, or a *layout.Image,
+// whose referrers are those of the read of index.json that chose it (an
+// ImageSource's signatures are those of the image it opened, and cost no
+// second read of a large index.json).
+type Store interface {
+	Referrers(ctx context.Context, subject digest.Digest, artifactType string) ([]imgspecv1.Descriptor, error)
+	ReadBlob(ctx context.Context, d digest.Digest, size int64) ([]byte, error)
+}
+
 // Signatures returns the simple-signing signatures the layout holds for
 // subject, in the order they were written (see layout.Layout.Referrers).
 // Every artifact manifest and signature is verified against its digest,
 // and an artifact whose subject is not subject is refused, so a signature
 // cannot be moved from one image to another by editing index.json.
-func Signatures(ctx context.Context, l *layout.Layout, subject digest.Digest) ([][]byte, error) {
+func Signatures(ctx context.Context, l Store, subject digest.Digest) ([][]byte, error) {
 	refs, err := l.Referrers(ctx, subject, ArtifactType)
 	if err != nil {
 		return nil, err

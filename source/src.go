@@ -23,6 +23,7 @@ type imageSource struct {
 	ref    types.ImageReference
 	sys    *types.SystemContext
 	layout *layout.Layout
+	image  *layout.Image        // desc and its referrers as index.json held them at New
 	lease  *layout.Lease        // held until Close: gc keeps what desc reaches
 	desc   imgspecv1.Descriptor // the resolved top-level manifest or index
 	opts   imageopts.Options
@@ -48,13 +49,15 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 		l.Close()
 		return nil, err
 	}
-	desc, err := l.Lookup(ctx, sel)
+	// One read of index.json gives the image and its signatures' entries
+	// (layout.Image): the source serves both as they were here.
+	im, err := l.LookupImage(ctx, sel)
 	if err != nil {
 		lease.Release()
 		l.Close()
 		return nil, err
 	}
-	return &imageSource{ref: ref, sys: sys, layout: l, lease: lease, desc: desc, opts: opts}, nil
+	return &imageSource{ref: ref, sys: sys, layout: l, image: im, lease: lease, desc: im.Descriptor, opts: opts}, nil
 }
 
 // Reference returns the reference used to set up this source, as the user
@@ -141,5 +144,5 @@ func (s *imageSource) GetSignatures(ctx context.Context, instanceDigest *digest.
 	if instanceDigest != nil {
 		subject = *instanceDigest
 	}
-	return simplesign.Signatures(ctx, s.layout, subject)
+	return simplesign.Signatures(ctx, s.image, subject)
 }

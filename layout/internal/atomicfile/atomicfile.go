@@ -97,7 +97,7 @@ func WriteFunc(root *os.Root, name string, write func(*bufio.Writer) error) erro
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(f, 256<<10)
+	bw := bufio.NewWriterSize(NewWriteBehind(f), 256<<10)
 	err = write(bw)
 	if err == nil {
 		err = bw.Flush()

@@ -209,7 +209,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want digest.Digest, size i
 		in = io.TeeReader(in, digester.Hash())
 	}
 	buf := copyBuffers.Get().(*[]byte)
-	n, err := io.CopyBuffer(&writeBehind{f: f}, in, *buf)
+	n, err := io.CopyBuffer(atomicfile.NewWriteBehind(f), in, *buf)
 	copyBuffers.Put(buf)
 	if err != nil {
 		return "", 0, fmt.Errorf("writing blob %s to %s: %w", want, s.dir, err)

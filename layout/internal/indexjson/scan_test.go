@@ -58,6 +58,9 @@ func checkScan(t *testing.T, data []byte) {
 	if _, fast := p.index(); fast != ok {
 		t.Fatalf("%q: Scan ok %v, the fast path ok %v", data, ok, fast)
 	}
+	if split, splitOK := scanInParts(text, 3); splitOK != ok || !reflect.DeepEqual(split, s) {
+		t.Fatalf("%q: Scan in parts gave %v\n%#v\nScan in order %v\n%#v", data, splitOK, split, ok, s)
+	}
 	if !ok {
 		return
 	}
@@ -77,6 +80,9 @@ func checkScan(t *testing.T, data []byte) {
 		want := [4]string{string(d.Digest), d.Annotations[imgspecv1.AnnotationRefName], d.Annotations[AnnotationSubject], d.Annotations[AnnotationSubjectRoot]}
 		if got != want {
 			t.Fatalf("%q: entry %d's keys scanned as %q, decoded as %q", data, i, got, want)
+		}
+		if key := NameKey(want[1]); e.NameKey != key {
+			t.Fatalf("%q: entry %d's name key %#x, NameKey(%q) = %#x", data, i, e.NameKey, want[1], key)
 		}
 		var alone imgspecv1.Descriptor
 		if err := json.Unmarshal([]byte(text[e.Start:e.End]), &alone); err != nil || !reflect.DeepEqual(alone, d) {
@@ -128,7 +134,8 @@ func checkScan(t *testing.T, data []byte) {
 }
 
 // TestPlainPrefix: the eight-bytes-at-a-time scan stops where a byte-wise
-// one does, for every position of every kind of byte that ends plainness.
+// one does, and isPlain agrees with it, for every position of every kind
+// of byte that ends plainness.
 func TestPlainPrefix(t *testing.T) {
 	slow := func(s string) int {
 		for i := 0; i < len(s); i++ {
@@ -150,6 +157,9 @@ func TestPlainPrefix(t *testing.T) {
 					if got, want := plainPrefix(s), slow(s); got != want {
 						t.Fatalf("plainPrefix(%q) = %d, want %d", s, got, want)
 					}
+					if got, want := isPlain(s), slow(s) == len(s); got != want {
+						t.Fatalf("isPlain(%q) = %v, want %v", s, got, want)
+					}
 				}
 			}
 		}
@@ -166,6 +176,9 @@ func TestPlainPrefix(t *testing.T) {
 		if got, want := plainPrefix(string(b)), slow(string(b)); got != want {
 			t.Fatalf("plainPrefix(%q) = %d, want %d", b, got, want)
 		}
+		if got, want := isPlain(string(b)), slow(string(b)) == len(b); got != want {
+			t.Fatalf("isPlain(%q) = %v, want %v", b, got, want)
+		}
 	}
 }
 
@@ -174,14 +187,15 @@ func TestPlainPrefix(t *testing.T) {
 // or indented.
 func randomIndex(r *rand.Rand) []byte {
 	str := func() string {
-		parts := []string{"a", "t1", "sha256:x", "é", `"`, "\\", "<", "\n", "\u2028", "\xff"}
+		parts := []string{"a", "t1", "sha256:x", "é", `"`, "\\", "<", "\n", "\u2028", "\xff", "},{"}
 		var b strings.Builder
 		for range r.IntN(4) {
 			b.WriteString(parts[r.IntN(len(parts))])
 		}
 		return b.String()
 	}
-	digests := []string{"sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("b", 64), "sha256:B", "../x"}
+	digests := []string{"sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("b", 64), "sha256:B", "../x",
+		"sha256:" + strings.Repeat("c", 63) + "<", "sha256:" + strings.Repeat("d", 65)}
 	idx := map[string]any{"schemaVersion": 2}
 	if r.IntN(2) == 0 {
 		idx["mediaType"] = imgspecv1.MediaTypeImageIndex
@@ -189,7 +203,7 @@ func randomIndex(r *rand.Rand) []byte {
 	if r.IntN(5) == 0 {
 		idx["annotations"] = map[string]string{str(): str()}
 	}
-	var ms []map[string]any
+	var ms []any
 	for range r.IntN(6) {
 		m := map[string]any{"mediaType": imgspecv1.MediaTypeImageManifest, "digest": digests[r.IntN(len(digests))], "size": r.IntN(1000) - 1}
 		ann := map[string]string{}
@@ -216,6 +230,16 @@ func randomIndex(r *rand.Rand) []byte {
 		}
 		if r.IntN(8) == 0 {
 			m["urls"] = []string{str()}
+		}
+		if r.IntN(2) == 0 {
+			// As a Descriptor, the fields come in the order every Go tool
+			// writes them, the shape quickEntry takes.
+			var d imgspecv1.Descriptor
+			b, _ := json.Marshal(m)
+			if json.Unmarshal(b, &d) == nil {
+				ms = append(ms, d)
+				continue
+			}
 		}
 		ms = append(ms, m)
 	}
