@@ -1,6 +1,7 @@
 package indexjson
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -18,6 +19,13 @@ func TestTypeAndSize(t *testing.T) {
 		`{"schemaVersion":2,"manifests":[{"mediaType":"a\/b\u00e9","size":-1},{"digest":"sha256:x"},{"size":0,"urls":["x","size"]}]}`,
 		"{\"schemaVersion\":2,\"manifests\":[ { \"digest\" : \"\\\"q\" , \"size\" :\n12345678901 ,\t\"mediaType\":\"é\" } ]}",
 		`{"schemaVersion":2,"manifests":[{"data":"YQ==","artifactType":"t","mediaType":"m","size":1}]}`,
+		// The common shape, and its near misses.
+		`{"schemaVersion":2,"manifests":[{"mediaType":"a/b","digest":"sha256:x","size":7},{"mediaType":"","digest":"d","size":0,"annotations":{"k":"v"}},{"mediaType":"m","digest":"","size":1}]}`,
+		`{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"d","size":-3},{"mediaType":"m","digest":"d","size":123456789012345678},{"mediaType":"m\u0041","digest":"d","size":2},{"mediaType":"m","digest":"d\u0041","size":2},{"mediaType":"m","digest":"d","size": 4}]}`,
+		`{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"d","urls":["u"],"size":5},{"mediaType":"m","size":6,"digest":"d"}]}`,
+	}
+	for i := range 200 { // as json.Marshal writes a descriptor
+		texts = append(texts, fmt.Sprintf(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%064d","size":%d,"annotations":{"org.opencontainers.image.ref.name":"t%d"}}]}`, i, i*7919, i))
 	}
 	texts = append(texts, indexJSONSeeds...)
 	files, err := os.ReadDir(indexJSONCorpus)
@@ -31,7 +39,7 @@ func TestTypeAndSize(t *testing.T) {
 	for range 1000 {
 		texts = append(texts, string(randomIndex(r)))
 	}
-	scanned := 0
+	scanned, quick := 0, 0
 	for _, text := range texts {
 		s, ok := Scan(text)
 		if !ok {
@@ -43,9 +51,12 @@ func TestTypeAndSize(t *testing.T) {
 			if mt, size := s.TypeAndSize(i); mt != d.MediaType || size != d.Size {
 				t.Errorf("%q entry %d: TypeAndSize %q %d, Entry %q %d", text, i, mt, size, d.MediaType, d.Size)
 			}
+			if _, _, ok := s.quickTypeAndSize(i); ok {
+				quick++
+			}
 		}
 	}
-	if scanned < 1000 {
-		t.Errorf("only %d entries scanned: the inputs no longer exercise TypeAndSize", scanned)
+	if scanned < 1000 || quick < 100 || scanned-quick < 500 {
+		t.Errorf("%d entries scanned, %d of them by quickTypeAndSize: the inputs no longer exercise both paths", scanned, quick)
 	}
 }
