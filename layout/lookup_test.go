@@ -26,18 +26,7 @@ func TestLookupMatchesResolve(t *testing.T) {
 		`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../x","size":1,"annotations":{"org.opencontainers.image.ref.name":"t0"}}]}`,
 		`{"schemaVersion":2,"manifests":[{"digest":"` + testDigests[0].String() + `","annotations":{"org.opencontainers.image.ref.name":"t0"}}` + strings.Repeat(" ", 2048) + `]}`, // over the limit set below
 	}
-	r := rand.New(rand.NewPCG(15, 2))
-	for range 150 {
-		texts = append(texts, randomIndexText(r))
-	}
-	corpus := filepath.Join("internal", "indexjson", "testdata", "fuzz", "FuzzIndexJSON")
-	files, err := os.ReadDir(corpus)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		texts = append(texts, string(readCorpusFile(t, filepath.Join(corpus, f.Name()))))
-	}
+	texts = append(texts, differentialTexts(t, 2)...)
 	sels := []string{"", "t0", "t1", "latest", "@0", "@1", "@7", "@" + testDigests[0].String(), "@" + testDigests[3].String()}
 	old := maxIndexSize
 	maxIndexSize = 2048
@@ -68,6 +57,27 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// differentialTexts are the index.json texts the differential tests of
+// the scanning paths run on: 150 random ones (randomIndexText, from seed)
+// and the index codec's fuzz corpus, what Scan takes and what it leaves
+// to encoding/json (truncated, repeated keys, wrong types).
+func differentialTexts(t *testing.T, seed uint64) []string {
+	var texts []string
+	r := rand.New(rand.NewPCG(15, seed))
+	for range 150 {
+		texts = append(texts, randomIndexText(r))
+	}
+	corpus := filepath.Join("internal", "indexjson", "testdata", "fuzz", "FuzzIndexJSON")
+	files, err := os.ReadDir(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		texts = append(texts, string(readCorpusFile(t, filepath.Join(corpus, f.Name()))))
+	}
+	return texts
 }
 
 // readCorpusFile reads a one-[]byte fuzz corpus file ("go test fuzz v1").

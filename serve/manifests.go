@@ -26,7 +26,7 @@ func (s *server) resolveManifest(r *http.Request, repo, ref string) (*snapshot, 
 		if e != nil {
 			return nil, imgspecv1.Descriptor{}, e
 		}
-		desc, ok := snap.manifests[d]
+		desc, ok := snap.manifest(d)
 		if !ok {
 			return nil, imgspecv1.Descriptor{}, newError(http.StatusNotFound, codeManifestUnknown, "manifest "+ref+" is not in the layout")
 		}
@@ -35,14 +35,14 @@ func (s *server) resolveManifest(r *http.Request, repo, ref string) (*snapshot, 
 	if !validTag(ref) {
 		return nil, imgspecv1.Descriptor{}, newError(http.StatusBadRequest, codeTagInvalid, "invalid tag "+ref)
 	}
-	desc, ok, repoKnown := snap.lookupTag(repo, ref)
+	e, ok, repoKnown := snap.lookupTag(repo, ref)
 	if !ok {
 		if !repoKnown {
 			return nil, imgspecv1.Descriptor{}, newError(http.StatusNotFound, codeNameUnknown, "repository "+repo+" has no tags")
 		}
 		return nil, imgspecv1.Descriptor{}, newError(http.StatusNotFound, codeManifestUnknown, "no tag "+ref+" in "+repo)
 	}
-	return snap, desc, nil
+	return snap, e.descriptor(), nil
 }
 
 // getManifest answers GET and HEAD of a manifest. The manifest is read
@@ -183,7 +183,7 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 	for _, tag := range tags {
 		name := s.names.Join(repo, tag)
 		if old, ok, _ := snap.lookupTag(repo, tag); ok {
-			name = old.Annotations[imgspecv1.AnnotationRefName]
+			name = old.name
 		}
 		if !validName(name) {
 			return newError(http.StatusBadRequest, codeTagInvalid, fmt.Sprintf("%s:%s cannot be an index.json ref.name", repo, tag))
@@ -242,7 +242,7 @@ func (s *server) checkReferences(r *http.Request, snap *snapshot, m *manifestFie
 		if c.Digest.Validate() != nil {
 			return newError(http.StatusBadRequest, codeManifestInvalid, "invalid digest "+string(c.Digest))
 		}
-		if _, ok := snap.manifests[c.Digest]; !ok && !s.haveBlob(r, c.Digest, c.Size) {
+		if _, ok := snap.manifest(c.Digest); !ok && !s.haveBlob(r, c.Digest, c.Size) {
 			return newError(http.StatusBadRequest, codeManifestBlobUnknown, "manifest "+c.Digest.String()+" is not in the layout")
 		}
 	}

@@ -1,6 +1,11 @@
 package serve
 
-import "testing"
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+)
 
 func TestNamesSplit(t *testing.T) {
 	n := Names{DefaultRepo: "images"}
@@ -54,5 +59,43 @@ func TestNamesJoinRoundTrip(t *testing.T) {
 		if !validName(name) {
 			t.Errorf("Join(%q, %q) = %q is not a valid ref.name", tc.repo, tc.tag, name)
 		}
+	}
+}
+
+// TestGrammars: validRepo and validTag accept exactly what the
+// distribution spec's regexps accept, on strings of the characters that
+// matter (separators, both cases, '/', ':') and at the length bounds.
+func TestGrammars(t *testing.T) {
+	repoRegexp := regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
+	tagRegexp := regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	inputs := []string{"", "a", strings.Repeat("a", 255), strings.Repeat("a", 256), strings.Repeat("a/", 127) + "a", strings.Repeat("a", 128), strings.Repeat("a", 129), "_" + strings.Repeat("a", 127), "a\n", "é"}
+	const alphabet = "a0Z._-/:"
+	r := rand.New(rand.NewPCG(15, 4))
+	for range 200000 {
+		b := make([]byte, r.IntN(9))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		inputs = append(inputs, string(b))
+	}
+	repos, tags := 0, 0
+	for _, s := range inputs {
+		want := len(s) <= 255 && repoRegexp.MatchString(s)
+		if got := validRepo(s); got != want {
+			t.Errorf("validRepo(%q) = %v, the grammar says %v", s, got, want)
+		}
+		if want {
+			repos++
+		}
+		want = tagRegexp.MatchString(s)
+		if got := validTag(s); got != want {
+			t.Errorf("validTag(%q) = %v, the grammar says %v", s, got, want)
+		}
+		if want {
+			tags++
+		}
+	}
+	if repos < 1000 || tags < 1000 {
+		t.Errorf("only %d repositories and %d tags valid: the inputs no longer exercise the grammars", repos, tags)
 	}
 }

@@ -28,8 +28,8 @@ func (s *server) listReferrers(w http.ResponseWriter, r *http.Request, repo, ref
 	}
 	filter := r.URL.Query().Get("artifactType")
 	out := imgspecv1.Index{Versioned: imgspec.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex, Manifests: []imgspecv1.Descriptor{}}
-	for _, ent := range snap.referrers[d] {
-		data, err := s.s.readBlob(r.Context(), ent.Digest, ent.Size)
+	for _, ent := range snap.referrersOf(d) {
+		data, err := s.s.readBlob(r.Context(), ent.digest, ent.size)
 		if err != nil {
 			continue
 		}
@@ -50,11 +50,11 @@ func (s *server) listReferrers(w http.ResponseWriter, r *http.Request, repo, ref
 		if filter != "" && at != filter {
 			continue
 		}
-		mt := ent.MediaType
+		mt := ent.mediaType
 		if mt == "" {
 			mt = m.MediaType
 		}
-		out.Manifests = append(out.Manifests, imgspecv1.Descriptor{MediaType: mt, ArtifactType: at, Digest: ent.Digest, Size: ent.Size, Annotations: m.Annotations})
+		out.Manifests = append(out.Manifests, imgspecv1.Descriptor{MediaType: mt, ArtifactType: at, Digest: ent.digest, Size: ent.size, Annotations: m.Annotations})
 	}
 	data, _ := json.Marshal(out)
 	h := w.Header()

@@ -21,8 +21,10 @@ type store interface {
 	dir() string
 	// indexVersion identifies the current index.json without reading it.
 	indexVersion() (indexVersion, error)
-	// index reads index.json.
-	index(ctx context.Context) (*imgspecv1.Index, error)
+	// entries reads index.json and calls fn with each entry's media
+	// type, digest and size (d's only fields), ref.name and
+	// annotationSubject, in order (layout.Layout.IndexEntries).
+	entries(ctx context.Context, fn func(d imgspecv1.Descriptor, name, subject string)) error
 	// readBlob reads a blob of at most maxManifestSize bytes, verified
 	// against d and size (-1: any size).
 	readBlob(ctx context.Context, d digest.Digest, size int64) ([]byte, error)
@@ -85,7 +87,9 @@ func (s layoutStore) dir() string { return s.l.Dir() }
 
 func (s layoutStore) indexVersion() (indexVersion, error) { return s.l.IndexVersion() }
 
-func (s layoutStore) index(ctx context.Context) (*imgspecv1.Index, error) { return s.l.Index(ctx) }
+func (s layoutStore) entries(ctx context.Context, fn func(d imgspecv1.Descriptor, name, subject string)) error {
+	return s.l.IndexEntries(ctx, fn)
+}
 
 func (s layoutStore) readBlob(ctx context.Context, d digest.Digest, size int64) ([]byte, error) {
 	return s.l.ReadBlob(ctx, d, size)

@@ -6,16 +6,19 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 )
 
-// page applies the spec's n and last parameters to sorted: the entries
-// after last, at most n of them. next is true when more follow.
-func page(r *http.Request, sorted []string) (out []string, n int, next bool, e *apiError) {
+// page applies the spec's n and last parameters to sorted, whose keys
+// are in order: the entries after last, at most n of them. next is true
+// when more follow.
+func page[T any](r *http.Request, sorted []T, key func(T) string) (out []T, n int, next bool, e *apiError) {
 	q := r.URL.Query()
 	start := 0
 	if last := q.Get("last"); last != "" {
-		start, _ = slices.BinarySearch(sorted, last)
-		if start < len(sorted) && sorted[start] == last {
+		var found bool
+		start, found = slices.BinarySearchFunc(sorted, last, func(x T, last string) int { return strings.Compare(key(x), last) })
+		if found {
 			start++
 		}
 	}
@@ -34,10 +37,11 @@ func page(r *http.Request, sorted []string) (out []string, n int, next bool, e *
 	return out, n, next, nil
 }
 
-// writeList answers a paginated list with a Link header to the next page.
-func writeList(w http.ResponseWriter, r *http.Request, v any, items []string, n int, next bool) {
+// writeList answers a paginated list with a Link header to the next page,
+// which starts after last.
+func writeList(w http.ResponseWriter, r *http.Request, v any, last string, n int, next bool) {
 	if next {
-		u := url.URL{Path: r.URL.Path, RawQuery: url.Values{"n": {strconv.Itoa(n)}, "last": {items[len(items)-1]}}.Encode()}
+		u := url.URL{Path: r.URL.Path, RawQuery: url.Values{"n": {strconv.Itoa(n)}, "last": {last}}.Encode()}
 		w.Header().Set("Link", "<"+u.String()+`>; rel="next"`)
 	}
 	data, _ := json.Marshal(v)
@@ -54,18 +58,22 @@ func (s *server) listTags(w http.ResponseWriter, r *http.Request, repo, _ string
 	if err != nil {
 		return internalError(err)
 	}
-	sorted, ok := snap.sortedTags[repo]
+	tags, ok := snap.tags[repo]
 	if !ok {
 		return newError(http.StatusNotFound, codeNameUnknown, "repository "+repo+" has no tags")
 	}
-	tags, n, next, e := page(r, sorted)
+	list, n, next, e := page(r, tags, func(t tagAt) string { return t.tag })
 	if e != nil {
 		return e
+	}
+	names := make([]string, len(list))
+	for i, t := range list {
+		names[i] = t.tag
 	}
 	writeList(w, r, struct {
 		Name string   `json:"name"`
 		Tags []string `json:"tags"`
-	}{repo, append([]string{}, tags...)}, tags, n, next)
+	}{repo, names}, lastOf(names), n, next)
 	return nil
 }
 
@@ -80,12 +88,20 @@ func (s *server) handleCatalog(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, internalError(err))
 		return
 	}
-	repos, n, next, e := page(r, snap.repos)
+	repos, n, next, e := page(r, snap.repos, func(r string) string { return r })
 	if e != nil {
 		writeError(w, r, e)
 		return
 	}
 	writeList(w, r, struct {
 		Repositories []string `json:"repositories"`
-	}{append([]string{}, repos...)}, repos, n, next)
+	}{append([]string{}, repos...)}, lastOf(repos), n, next)
+}
+
+// lastOf is the last of items, "" for none.
+func lastOf(items []string) string {
+	if len(items) == 0 {
+		return ""
+	}
+	return items[len(items)-1]
 }

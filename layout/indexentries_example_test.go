@@ -1,0 +1,47 @@
+package layout_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/ocilayout/ocilayout/layout"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Indexing every name of a layout, as a registry serving it does, without
+// decoding index.json's descriptors whole.
+func ExampleLayout_IndexEntries() {
+	ctx := context.Background()
+	dir := exampleDir()
+	defer os.RemoveAll(filepath.Dir(dir))
+	l, err := layout.Create(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	img := putImage(ctx, l, "layer")
+	if err := l.Update(ctx, func(tx *layout.IndexTx) error {
+		if err := tx.Tag(img, "app:v1"); err != nil {
+			return err
+		}
+		return tx.Tag(img, "app:latest")
+	}); err != nil {
+		log.Fatal(err)
+	}
+	byName := map[string]imgspecv1.Descriptor{}
+	err = l.IndexEntries(ctx, func(d imgspecv1.Descriptor, name, subject string) {
+		if name != "" && subject == "" {
+			byName[name] = d
+		}
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	d := byName["app:latest"]
+	fmt.Println(len(byName), d.MediaType, d.Digest == img.Digest, d.Size == img.Size)
+	// Output:
+	// 2 application/vnd.oci.image.manifest.v1+json true true
+}
