@@ -22,7 +22,7 @@ func benchTags() int {
 
 // benchTagged returns a layout whose index.json has benchTags() entries
 // tagged t0.. over one manifest.
-func benchTagged(b *testing.B) (*Layout, imgspecv1.Descriptor) {
+func benchTagged(b testing.TB) (*Layout, imgspecv1.Descriptor) {
 	b.Helper()
 	dir := b.TempDir()
 	l, err := Create(dir)
@@ -45,7 +45,7 @@ func benchTagged(b *testing.B) (*Layout, imgspecv1.Descriptor) {
 	return l, desc
 }
 
-func gtManifestTB(b *testing.B, l *Layout) imgspecv1.Descriptor {
+func gtManifestTB(b testing.TB, l *Layout) imgspecv1.Descriptor {
 	d, err := l.putBytes(context.Background(), []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`))
 	if err != nil {
 		b.Fatal(err)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 
 	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
@@ -99,13 +101,15 @@ func readAllSized(f *os.File, limit int64) (string, error) {
 	if fi.Size() > limit {
 		return "", fmt.Errorf("larger than the %d-byte limit", limit)
 	}
-	if fi.Size() >= largeIndex {
-		// The text of the previous read of a large index.json (Lookup,
-		// then Referrers, then the destination's Update, in one copy) is
+	if fi.Size() >= largeIndex && heapObjects() >= uint64(fi.Size()) {
+		// The text of the previous read of a large index.json (the
+		// source's, then the destination's Update, in one copy) is
 		// garbage by now, but the collector would only notice once the
 		// heap had doubled: collecting it first lets this text reuse its
 		// memory, and keeps the peak at one text (issue 15: 64 MiB at
-		// 100,000 entries, where each text is 20 to 30 MB).
+		// 100,000 entries, where each text is 20 to 30 MB). A heap
+		// smaller than the text cannot hold an earlier one, and the
+		// first read of a process (inspect) skips the collection.
 		runtime.GC()
 	}
 	var b strings.Builder
@@ -117,6 +121,18 @@ func readAllSized(f *os.File, limit int64) (string, error) {
 		return "", fmt.Errorf("larger than the %d-byte limit", limit)
 	}
 	return b.String(), nil
+}
+
+// heapObjects is the memory the heap's objects occupy, live or not yet
+// collected (runtime/metrics reads it without stopping the world, as
+// runtime.ReadMemStats would).
+func heapObjects() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return math.MaxUint64 // unknown: collect, as before
+	}
+	return sample[0].Value.Uint64()
 }
 
 // parseIndex decodes an image index. An entry whose digest is invalid (an
