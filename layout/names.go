@@ -51,14 +51,10 @@ func (l *Layout) Names(ctx context.Context, keys ...string) (iter.Seq2[string, i
 			if name == "" {
 				continue
 			}
-			// One allocation for both strings, detached from the text.
-			d := s.Str(e.Digest)
-			var b strings.Builder
-			b.Grow(len(name) + len(d))
-			b.WriteString(name)
-			b.WriteString(d)
-			both := b.String()
-			desc := imgspecv1.Descriptor{Digest: digest.Digest(both[len(name):])}
+			// Apart, so that a caller may keep the name and share one
+			// string for a digest many names hold.
+			name = strings.Clone(name)
+			desc := imgspecv1.Descriptor{Digest: digest.Digest(strings.Clone(s.Str(e.Digest)))}
 			for _, k := range keys {
 				var v string
 				switch k {
@@ -78,7 +74,7 @@ func (l *Layout) Names(ctx context.Context, keys ...string) (iter.Seq2[string, i
 					desc.Annotations = setAnnotation(desc.Annotations, k, v)
 				}
 			}
-			if !yield(both[:len(name)], desc) {
+			if !yield(name, desc) {
 				return
 			}
 		}

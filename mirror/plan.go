@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -15,28 +16,94 @@ import (
 )
 
 // item is one image of the plan: where it comes from, where it goes, and
-// what the sync decided to do with it.
+// what the sync decided to do with it. A sync may plan 100,000 of them, most
+// of which a re-sync finds unchanged: an item holds what that decision
+// needs, names and digests (the digests shared, see plan.heldDigests), and
+// its references (types.ImageReference) and copy state are made only for
+// an image that is copied (copying), or while it is checked. Its
+// result.Source is made when the result is reported (source), from the
+// origin its source shares with the others of that Source.
 type item struct {
 	name      imageName
-	src       types.ImageReference
-	srcSys    *types.SystemContext
+	from      *origin
+	ref       string        // the source's name under from: see source
 	srcDigest digest.Digest // known without a request for layout sources and digest references
 	destName  string        // entry name in a layout, Docker reference in a registry
-	dest      types.ImageReference
 	held      digest.Digest // what the destination holds under destName; "" for nothing
-	// heldSource is the source key (sourceKey) held was converted from
-	// (annotationSourceDigest), or "".
-	heldSource string
-	converted  bool   // this sync stored it converted, under another digest
-	batch      *batch // the batch it.dest commits into, or nil
-	// srcLayout and destLayout are the layout directories of src and dest,
-	// whose references refs makes only for an image that is not found
-	// unchanged: a reference resolves its directory's symlinks, which for
-	// a no-op re-sync of 100,000 names was a third of its CPU time.
-	srcLayout, srcEntry, destLayout string
-	sameAs                          *item         // an earlier item of the same source digest, copied first
-	reused                          *reusedSource // the source check opened, when it read the manifest
-	result                          Result
+	result    outcome
+	c         *copying // nil until the image is to be copied (plan.refs)
+}
+
+// outcome is what became of an item: its Result without the Source and
+// Destination, which plan.report makes from the item, and with the fields
+// few images set apart.
+type outcome struct {
+	Action Action
+	Digest digest.Digest
+	more   *Result // its Error, Referrers and Note, once one is set
+}
+
+// fail records action (ActionFailed, ActionSkipped) and why.
+func (o *outcome) fail(action Action, why string) {
+	o.Action = action
+	o.extra().Error = why
+}
+
+func (o *outcome) extra() *Result {
+	if o.more == nil {
+		o.more = &Result{}
+	}
+	return o.more
+}
+
+// origin is what the items of one Source share.
+type origin struct {
+	sys *types.SystemContext
+	// label is what Result.Source starts with ("docker://",
+	// "oci-layout:DIR:", "docker-storage:ROOT:"), the item's ref or name
+	// following it.
+	label   string
+	layout  string // the source layout's directory, or ""
+	storage string // the Docker store's root, or ""
+}
+
+// copying is an item's state once it is to be copied.
+type copying struct {
+	src, dest types.ImageReference
+	converted bool          // this sync stored it converted, under another digest
+	batch     *batch        // the batch dest commits into, or nil
+	sameAs    *item         // an earlier item of the same source digest, copied first
+	reused    *reusedSource // the source check opened, when it read the manifest
+}
+
+// srcName is the name of it's source under its origin: the layout entry,
+// the Docker store's NAME:TAG, or the registry reference (ref, when it is
+// not name.String()).
+func (it *item) srcName() string {
+	if it.ref != "" {
+		return it.ref
+	}
+	return it.name.String()
+}
+
+// source is its Result.Source.
+func (it *item) source() string { return it.from.label + it.srcName() }
+
+// destination is its Result.Destination.
+func (p *plan) destination(it *item) string {
+	if p.opts.Destination.Layout != "" {
+		return it.destName
+	}
+	return "docker://" + it.destName
+}
+
+// report is its Result.
+func (p *plan) report(it *item) Result {
+	r := Result{Source: it.source(), Destination: p.destination(it), Action: it.result.Action, Digest: it.result.Digest}
+	if m := it.result.more; m != nil {
+		r.Error, r.Referrers, r.Note = m.Error, m.Referrers, m.Note
+	}
+	return r
 }
 
 // repoScope is what Prune may delete for one listed repository: entries of
@@ -52,8 +119,11 @@ type plan struct {
 	opts *Options
 	held map[string]digest.Digest // destination layout's names, read once
 	// heldDigests are the digests of held, for naming an image the layout
-	// already has under another name instead of copying it.
-	heldDigests map[digest.Digest]bool
+	// already has under another name instead of copying it; each maps to
+	// itself, the one string of that digest that the plan keeps (a
+	// digest the source has and the destination holds is stored once, not
+	// once per name: at 100,000 names of one image, 14 MB).
+	heldDigests map[digest.Digest]digest.Digest
 	// heldSources are the digests of held converted images by the source
 	// digest they were converted from.
 	heldSources map[string]digest.Digest
@@ -67,16 +137,21 @@ type plan struct {
 // newPlan lists the sources (one tag list per repository) and reads the
 // destination layout's names once.
 func newPlan(ctx context.Context, opts *Options) (*plan, error) {
-	p := &plan{opts: opts, held: map[string]digest.Digest{}, heldDigests: map[digest.Digest]bool{},
+	p := &plan{opts: opts, held: map[string]digest.Digest{}, heldDigests: map[digest.Digest]digest.Digest{},
 		heldSources: map[string]digest.Digest{}, heldSource: map[string]string{}}
 	if dir := opts.Destination.Layout; dir != "" {
-		entries, err := layoutNames(ctx, dir)
+		entries, err := layoutNames(ctx, dir, func(d digest.Digest) digest.Digest {
+			if h, ok := p.heldDigests[d]; ok {
+				return h
+			}
+			p.heldDigests[d] = d
+			return d
+		})
 		if err != nil {
 			return nil, fmt.Errorf("reading destination layout %s: %w", dir, err)
 		}
 		for _, e := range entries {
 			p.held[e.name] = e.digest
-			p.heldDigests[e.digest] = true
 			if e.source != "" {
 				p.heldSources[e.source] = e.digest
 				p.heldSource[e.name] = e.source
@@ -104,6 +179,15 @@ func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 	return p, nil
 }
 
+// shared is d as the plan keeps it: the string of heldDigests when the
+// destination holds d.
+func (p *plan) shared(d digest.Digest) digest.Digest {
+	if h, ok := p.heldDigests[d]; ok {
+		return h
+	}
+	return d
+}
+
 func sourceLabel(s Source) string {
 	if s.Layout != "" {
 		return "oci-layout:" + s.Layout
@@ -119,10 +203,11 @@ func (p *plan) addRepository(ctx context.Context, s Source) error {
 	if err != nil {
 		return err
 	}
+	from := &origin{sys: s.Sys, label: "docker://"}
 	var refs []string // tags or digests
 	switch {
 	case !dockerref.IsNameOnly(repo): // a single image
-		p.addDocker(s, nameOfDocker(repo), repo.String())
+		p.addDocker(from, nameOfDocker(repo), repo.String())
 		return nil
 	case len(s.Tags) > 0:
 		refs = s.Tags
@@ -144,30 +229,33 @@ func (p *plan) addRepository(ctx context.Context, s Source) error {
 			p.scopes = append(p.scopes, repoScope{prefix: scopedPath(repoName, layoutNaming(p.opts.Naming)) + ":", filter: s.Filter})
 		}
 	}
+	p.items = slices.Grow(p.items, len(refs))
 	for _, r := range refs {
 		named, err := withTagOrDigest(repo, r)
 		if err != nil {
 			p.failed = append(p.failed, Result{Source: "docker://" + repo.Name() + ":" + r, Action: ActionFailed, Error: err.Error()})
 			continue
 		}
-		p.addDocker(s, nameOfDocker(named), named.String())
+		p.addDocker(from, nameOfDocker(named), named.String())
 	}
 	return nil
 }
 
-func (p *plan) addDocker(s Source, n imageName, ref string) {
-	it := &item{name: n, srcSys: s.Sys}
-	it.result.Source = "docker://" + ref
-	src, err := docker.ParseReference("//" + ref)
-	it.src = src
-	if d, ok := strings.CutPrefix(n.ref, "@"); ok {
-		it.srcDigest = digest.Digest(d)
+// addDocker plans the registry image ref. Its reference is made when it is
+// checked (dockerRef), not here: ref is a valid reference already.
+func (p *plan) addDocker(from *origin, n imageName, ref string) {
+	it := &item{name: n, from: from}
+	if ref != n.String() {
+		it.ref = ref
 	}
-	p.addItem(it, err)
+	if d, ok := strings.CutPrefix(n.ref, "@"); ok {
+		it.srcDigest = p.shared(digest.Digest(d))
+	}
+	p.addItem(it, nil)
 }
 
 func (p *plan) addLayout(ctx context.Context, s Source) error {
-	entries, err := layoutNames(ctx, s.Layout)
+	entries, err := layoutNames(ctx, s.Layout, p.shared)
 	if err != nil {
 		return fmt.Errorf("reading source layout %s: %w", s.Layout, err)
 	}
@@ -178,14 +266,14 @@ func (p *plan) addLayout(ctx context.Context, s Source) error {
 	for _, t := range s.Tags {
 		wanted[t] = true
 	}
+	from := &origin{sys: s.Sys, label: "oci-layout:" + s.Layout + ":", layout: s.Layout}
+	p.items = slices.Grow(p.items, len(entries))
 	for _, e := range entries {
 		n := nameOfEntry(e.name)
 		if len(wanted) > 0 && !wanted[e.name] || s.Filter != nil && !s.Filter(n.tag()) || p.opts.Referrers && isReferrersTag(n.tag()) {
 			continue
 		}
-		it := &item{name: n, srcSys: s.Sys, srcDigest: e.digest, srcLayout: s.Layout, srcEntry: e.name}
-		it.result.Source = "oci-layout:" + s.Layout + ":" + e.name
-		p.addItem(it, nil)
+		p.addItem(&item{name: n, from: from, ref: e.name, srcDigest: e.digest}, nil)
 	}
 	return nil
 }
@@ -206,7 +294,7 @@ func (p *plan) addItem(it *item, err error) {
 		err = p.setDestination(it)
 	}
 	if err != nil {
-		it.result.Action, it.result.Error = ActionFailed, err.Error()
+		it.result.fail(ActionFailed, err.Error())
 	}
 }
 
@@ -217,9 +305,7 @@ func (p *plan) setDestination(it *item) error {
 		if err != nil {
 			return err
 		}
-		it.destName, it.held, it.heldSource = name, p.held[name], p.heldSource[name]
-		it.destLayout = d.Layout
-		it.result.Destination = name
+		it.destName, it.held = name, p.held[name]
 		return nil
 	}
 	named, err := registryImageName(it.name, d.Registry, p.opts.Naming, p.opts.Suffix)
@@ -227,23 +313,51 @@ func (p *plan) setDestination(it *item) error {
 		return err
 	}
 	it.destName = named.String()
-	it.result.Destination = "docker://" + it.destName
-	it.dest, err = docker.NewReference(named)
-	return err
+	return nil
 }
 
-// refs makes the layout references of it's source and destination.
-func (it *item) refs() error {
-	var err error
-	if it.src == nil && it.srcLayout != "" {
-		if it.src, err = layoutSourceRef(it.srcLayout, it.srcEntry); err != nil {
-			return err
-		}
+// srcRef makes the reference of it's source.
+func (it *item) srcRef() (types.ImageReference, error) {
+	switch {
+	case it.c != nil && it.c.src != nil:
+		return it.c.src, nil
+	case it.from.layout != "":
+		return layoutSourceRef(it.from.layout, it.ref)
+	case it.from.storage != "":
+		return dockerStorageRef(it.from.storage, it.ref)
 	}
-	if it.dest == nil && it.destLayout != "" {
-		it.dest, err = layoutDestRef(it.destLayout, it.destName)
+	return docker.ParseReference("//" + it.srcName())
+}
+
+// destRef makes the reference of it's destination.
+func (p *plan) destRef(it *item) (types.ImageReference, error) {
+	if it.c != nil && it.c.dest != nil {
+		return it.c.dest, nil
 	}
-	return err
+	if dir := p.opts.Destination.Layout; dir != "" {
+		return layoutDestRef(dir, it.destName)
+	}
+	return docker.ParseReference("//" + it.destName)
+}
+
+// refs makes it's copying state: the references of its source and
+// destination, each resolving its layout directory's symlinks, which
+// for a no-op re-sync of 100,000 names was a third of its CPU time when
+// every item made them.
+func (p *plan) refs(it *item) error {
+	src, err := it.srcRef()
+	if err != nil {
+		return err
+	}
+	dest, err := p.destRef(it)
+	if err != nil {
+		return err
+	}
+	if it.c == nil {
+		it.c = &copying{}
+	}
+	it.c.src, it.c.dest = src, dest
+	return nil
 }
 
 // dedupe fails every item after the first that would write the same
@@ -255,8 +369,7 @@ func (p *plan) dedupe() {
 			continue
 		}
 		if f, ok := first[it.destName]; ok {
-			it.result.Action = ActionFailed
-			it.result.Error = fmt.Sprintf("destination %s is also the destination of %s (choose another naming)", it.destName, f.result.Source)
+			it.result.fail(ActionFailed, fmt.Sprintf("destination %s is also the destination of %s (choose another naming)", it.destName, f.source()))
 			continue
 		}
 		first[it.destName] = it
@@ -273,43 +386,52 @@ func (p *plan) check(ctx context.Context, it *item) {
 	d := p.opts.Destination
 	if d.Registry != "" && it.held == "" {
 		// Not there, or not readable: the copy will tell which.
-		it.held, _ = p.heads.digest(ctx, d.Sys, it.dest)
+		if dest, err := p.destRef(it); err == nil {
+			it.held, _ = p.heads.digest(ctx, d.Sys, dest)
+			it.held = p.shared(it.held)
+		}
 	}
 	if tag := it.name.tag(); it.held != "" && tag != "" && p.opts.ImmutableTags != nil && p.opts.ImmutableTags.MatchString(tag) {
 		it.result.Action, it.result.Digest = ActionSkipped, it.held
 		return
 	}
 	if it.srcDigest == "" {
-		dg, err := p.heads.digest(ctx, it.srcSys, it.src)
+		src, err := it.srcRef()
 		if err != nil {
-			it.result.Action, it.result.Error = ActionFailed, fmt.Sprintf("checking %s: %v", transports.ImageName(it.src), err)
+			it.result.fail(ActionFailed, err.Error())
 			return
 		}
-		it.srcDigest = dg
+		dg, err := p.heads.digest(ctx, it.from.sys, src)
+		if err != nil {
+			it.result.fail(ActionFailed, fmt.Sprintf("checking %s: %v", transports.ImageName(src), err))
+			return
+		}
+		it.srcDigest = p.shared(dg)
 	}
-	if it.srcDigest == it.held || it.heldSource != "" && p.sourceKey(it.srcDigest) == it.heldSource {
+	if heldSource := p.heldSource[it.destName]; it.srcDigest == it.held || heldSource != "" && p.sourceKey(it.srcDigest) == heldSource {
 		it.result.Action, it.result.Digest = ActionUnchanged, it.held
 		return
 	}
-	if err := it.refs(); err != nil {
-		it.result.Action, it.result.Error = ActionFailed, err.Error()
+	if err := p.refs(it); err != nil {
+		it.result.fail(ActionFailed, err.Error())
 		return
 	}
 	if it.held != "" && p.opts.Copy.ImageListSelection == copy.CopySystemImage {
 		// Without --all a list is copied as its one instance for this
 		// platform, so the destination holds the instance's digest: one
 		// manifest GET tells whether that is still the one upstream.
-		d, reused, err := listInstance(ctx, it.srcSys, it.src)
+		d, reused, err := listInstance(ctx, it.from.sys, it.c.src)
 		if err != nil {
 			return // the copy will say what is wrong
 		}
 		if reused.isList && d == it.held {
 			reused.close()
+			it.c = nil
 			it.result.Action, it.result.Digest = ActionUnchanged, it.held
 			return
 		}
-		it.reused = reused
-		it.src = reused
+		it.c.reused = reused
+		it.c.src = reused
 	}
 }
 
