@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"strings"
 	"testing"
 
 	dockerref "go.podman.io/image/v5/docker/reference"
@@ -19,7 +20,15 @@ func TestNameOfEntry(t *testing.T) {
 		{"team/app:1.0", "", "team/app", ":1.0"},
 		{"app", "", "app", ":latest"},
 		{"quay.io/ns/app", "", "quay.io/ns/app", ":latest"},
+		{"alpine:3", "", "alpine", ":3"},
+		{"localhost:5000", "", "localhost", ":5000"},
+		{"app@sha256:" + hex64, "", "app", "@sha256:" + hex64},
 	} {
+		// Without a "/" a name is never a qualified reference: the parse
+		// nameOfEntry skips for them must say so too.
+		if _, err := dockerref.ParseNamed(tc.in); !strings.Contains(tc.in, "/") && err == nil {
+			t.Errorf("ParseNamed(%q) succeeds without a /", tc.in)
+		}
 		got := nameOfEntry(tc.in)
 		if got.domain != tc.domain || got.path != tc.path || got.ref != tc.ref {
 			t.Errorf("nameOfEntry(%q) = %+v, want {%s %s %s}", tc.in, got, tc.domain, tc.path, tc.ref)
