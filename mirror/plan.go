@@ -140,22 +140,20 @@ func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 	p := &plan{opts: opts, held: map[string]digest.Digest{}, heldDigests: map[digest.Digest]digest.Digest{},
 		heldSources: map[string]digest.Digest{}, heldSource: map[string]string{}}
 	if dir := opts.Destination.Layout; dir != "" {
-		entries, err := layoutNames(ctx, dir, func(d digest.Digest) digest.Digest {
-			if h, ok := p.heldDigests[d]; ok {
-				return h
+		_, err := layoutNames(ctx, dir, func(e layoutEntry) {
+			d, ok := p.heldDigests[e.digest]
+			if !ok {
+				d = e.digest
+				p.heldDigests[d] = d
 			}
-			p.heldDigests[d] = d
-			return d
+			p.held[e.name] = d
+			if e.source != "" {
+				p.heldSources[e.source] = d
+				p.heldSource[e.name] = e.source
+			}
 		})
 		if err != nil {
 			return nil, fmt.Errorf("reading destination layout %s: %w", dir, err)
-		}
-		for _, e := range entries {
-			p.held[e.name] = e.digest
-			if e.source != "" {
-				p.heldSources[e.source] = e.digest
-				p.heldSource[e.name] = e.source
-			}
 		}
 	}
 	for _, s := range opts.Sources {
@@ -255,22 +253,31 @@ func (p *plan) addDocker(from *origin, n imageName, ref string) {
 }
 
 func (p *plan) addLayout(ctx context.Context, s Source) error {
-	entries, err := layoutNames(ctx, s.Layout, p.shared)
-	if err != nil {
-		return fmt.Errorf("reading source layout %s: %w", s.Layout, err)
-	}
-	if entries == nil {
-		return fmt.Errorf("source layout %s holds no named image", s.Layout)
-	}
 	wanted := map[string]bool{}
 	for _, t := range s.Tags {
 		wanted[t] = true
+	}
+	type entry struct {
+		name   string
+		digest digest.Digest
+	}
+	var entries []entry // the names kept, apart from the index's text
+	exists, err := layoutNames(ctx, s.Layout, func(e layoutEntry) {
+		if len(wanted) == 0 || wanted[e.name] {
+			entries = append(entries, entry{e.name, p.shared(e.digest)})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("reading source layout %s: %w", s.Layout, err)
+	}
+	if !exists {
+		return fmt.Errorf("source layout %s holds no named image", s.Layout)
 	}
 	from := &origin{sys: s.Sys, label: "oci-layout:" + s.Layout + ":", layout: s.Layout}
 	p.items = slices.Grow(p.items, len(entries))
 	for _, e := range entries {
 		n := nameOfEntry(e.name)
-		if len(wanted) > 0 && !wanted[e.name] || s.Filter != nil && !s.Filter(n.tag()) || p.opts.Referrers && isReferrersTag(n.tag()) {
+		if s.Filter != nil && !s.Filter(n.tag()) || p.opts.Referrers && isReferrersTag(n.tag()) {
 			continue
 		}
 		p.addItem(&item{name: n, from: from, ref: e.name, srcDigest: e.digest}, nil)
