@@ -46,15 +46,21 @@ func (l *Layout) Names(ctx context.Context, keys ...string) (iter.Seq2[string, i
 		}
 	}
 	return func(yield func(string, imgspecv1.Descriptor) bool) {
+		var last digest.Digest
 		for i, e := range s.Entries {
 			name := s.Str(e.Name)
 			if name == "" {
 				continue
 			}
 			// Apart, so that a caller may keep the name and share one
-			// string for a digest many names hold.
+			// string for a digest many names hold; a digest the entry
+			// before held too (the names a sync gave one image) is not
+			// copied again.
 			name = strings.Clone(name)
-			desc := imgspecv1.Descriptor{Digest: digest.Digest(strings.Clone(s.Str(e.Digest)))}
+			if d := s.Str(e.Digest); d != string(last) {
+				last = digest.Digest(strings.Clone(d))
+			}
+			desc := imgspecv1.Descriptor{Digest: last}
 			for _, k := range keys {
 				var v string
 				switch k {
