@@ -117,7 +117,7 @@ type repoScope struct {
 // plan is what the source has against what the destination holds.
 type plan struct {
 	opts *Options
-	held map[string]digest.Digest // destination layout's names, read once
+	held heldNames // destination layout's names, read once
 	// heldDigests are the digests of held, for naming an image the layout
 	// already has under another name instead of copying it; each maps to
 	// itself, the one string of that digest that the plan keeps (a
@@ -134,10 +134,45 @@ type plan struct {
 	heads       heads    // manifest HEADs on one client per repository
 }
 
+// heldNames are the destination layout's names with the digest each
+// holds, sorted by name: a sorted list rather than a map, so that an
+// item's destName is the string held (a re-sync's names are the layout's:
+// at 100,000 names, 8 MB less than a map and a string per item).
+type heldNames []heldName
+
+type heldName struct {
+	name   string
+	digest digest.Digest
+}
+
+// sort sorts h by name; of entries of one name (which the engine never
+// writes, but a layout may hold), the last one read stays, as the last
+// assignment to a map would.
+func (h *heldNames) sort() {
+	slices.SortStableFunc(*h, func(a, b heldName) int { return strings.Compare(a.name, b.name) })
+	out := (*h)[:0]
+	for i, e := range *h {
+		if i+1 < len(*h) && (*h)[i+1].name == e.name {
+			continue
+		}
+		out = append(out, e)
+	}
+	*h = out
+}
+
+// find returns the entry of name.
+func (h heldNames) find(name string) (heldName, bool) {
+	i, ok := slices.BinarySearchFunc(h, name, func(e heldName, name string) int { return strings.Compare(e.name, name) })
+	if !ok {
+		return heldName{}, false
+	}
+	return h[i], true
+}
+
 // newPlan lists the sources (one tag list per repository) and reads the
 // destination layout's names once.
 func newPlan(ctx context.Context, opts *Options) (*plan, error) {
-	p := &plan{opts: opts, held: map[string]digest.Digest{}, heldDigests: map[digest.Digest]digest.Digest{},
+	p := &plan{opts: opts, heldDigests: map[digest.Digest]digest.Digest{},
 		heldSources: map[string]digest.Digest{}, heldSource: map[string]string{}}
 	if dir := opts.Destination.Layout; dir != "" {
 		_, err := layoutNames(ctx, dir, func(e layoutEntry) {
@@ -146,7 +181,7 @@ func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 				d = e.digest
 				p.heldDigests[d] = d
 			}
-			p.held[e.name] = d
+			p.held = append(p.held, heldName{e.name, d})
 			if e.source != "" {
 				p.heldSources[e.source] = d
 				p.heldSource[e.name] = e.source
@@ -155,6 +190,7 @@ func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading destination layout %s: %w", dir, err)
 		}
+		p.held.sort()
 	}
 	for _, s := range opts.Sources {
 		var err error
@@ -312,7 +348,10 @@ func (p *plan) setDestination(it *item) error {
 		if err != nil {
 			return err
 		}
-		it.destName, it.held = name, p.held[name]
+		it.destName = name
+		if h, ok := p.held.find(name); ok {
+			it.destName, it.held = h.name, h.digest
+		}
 		return nil
 	}
 	named, err := registryImageName(it.name, d.Registry, p.opts.Naming, p.opts.Suffix)
@@ -450,7 +489,8 @@ func (p *plan) pruneCandidates() []string {
 		planned[it.destName] = true
 	}
 	var out []string
-	for name := range p.held {
+	for _, h := range p.held {
+		name := h.name
 		if planned[name] {
 			continue
 		}

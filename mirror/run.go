@@ -396,7 +396,8 @@ func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) 
 func (p *plan) prune(ctx context.Context) []Result {
 	var out []Result
 	for _, name := range p.pruneCandidates() {
-		res := Result{Destination: name, Digest: p.held[name], Action: ActionWouldPrune}
+		h, _ := p.held.find(name)
+		res := Result{Destination: name, Digest: h.digest, Action: ActionWouldPrune}
 		if !p.opts.DryRun {
 			res.Action = ActionPruned
 			if err := deleteName(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, name); err != nil {
