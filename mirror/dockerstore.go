@@ -32,11 +32,12 @@ func (p *plan) addDockerStorage(ctx context.Context, s Source) error {
 			if !ok || s.Filter != nil && !s.Filter(tagged.Tag()) {
 				continue
 			}
-			it := &item{name: nameOfDocker(tagged), from: from, ref: name}
+			n := nameOfDocker(tagged)
+			it := newItem(from, name, n)
 			if _, err = dockerStorageRef(s.DockerStorage, name); err != nil {
 				err = fmt.Errorf("%s: %w", it.source(), err)
 			}
-			p.addItem(it, err)
+			p.addItem(it, n, err)
 		}
 	}
 	return nil

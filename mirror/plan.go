@@ -24,9 +24,14 @@ import (
 // result.Source is made when the result is reported (source), from the
 // origin its source shares with the others of that Source.
 type item struct {
-	name      imageName
-	from      *origin
-	ref       string        // the source's name under from: see source
+	from *origin
+	// ref is the source's name under from: a layout's entry name, a
+	// Docker store's NAME:TAG, a registry image's :TAG or @DIGEST after
+	// from.repo (or its whole reference when from.repo is "").
+	ref string
+	// tagAt is where the imageName's ref (":TAG", "@DIGEST") starts in
+	// ref; noTag for an entry name without one (tagged "latest").
+	tagAt     int32
 	srcDigest digest.Digest // known without a request for layout sources and digest references
 	destName  string        // entry name in a layout, Docker reference in a registry
 	held      digest.Digest // what the destination holds under destName; "" for nothing
@@ -65,6 +70,7 @@ type origin struct {
 	label   string
 	layout  string // the source layout's directory, or ""
 	storage string // the Docker store's root, or ""
+	repo    string // a registry source's REG/REPO, which its items' ref follows
 }
 
 // copying is an item's state once it is to be copied.
@@ -76,14 +82,34 @@ type copying struct {
 	reused    *reusedSource // the source check opened, when it read the manifest
 }
 
-// srcName is the name of it's source under its origin: the layout entry,
-// the Docker store's NAME:TAG, or the registry reference (ref, when it is
-// not name.String()).
-func (it *item) srcName() string {
-	if it.ref != "" {
-		return it.ref
+// noTag is item.tagAt for a name without tag or digest.
+const noTag = -1
+
+// newItem is the item of the source image ref under from, whose name is
+// n: ref ends with n.ref (a layout entry's, a registry reference's, a
+// Docker store name's tag or digest), or n.ref is the ":latest"
+// nameOfEntry gives a name without one (TestItemTag).
+func newItem(from *origin, ref string, n imageName) *item {
+	it := &item{from: from, ref: ref, tagAt: noTag}
+	if strings.HasSuffix(ref, n.ref) {
+		it.tagAt = int32(len(ref) - len(n.ref))
 	}
-	return it.name.String()
+	return it
+}
+
+// srcName is the name of it's source under its origin: the layout entry,
+// the Docker store's NAME:TAG, or the registry reference.
+func (it *item) srcName() string { return it.from.repo + it.ref }
+
+// tag is the tag of its source's name (imageName.tag).
+func (it *item) tag() string {
+	if it.tagAt == noTag {
+		return "latest"
+	}
+	if t, ok := strings.CutPrefix(it.ref[it.tagAt:], ":"); ok {
+		return t
+	}
+	return "" // by digest
 }
 
 // source is its Result.Source.
@@ -237,11 +263,12 @@ func (p *plan) addRepository(ctx context.Context, s Source) error {
 	if err != nil {
 		return err
 	}
-	from := &origin{sys: s.Sys, label: "docker://"}
+	from := &origin{sys: s.Sys, label: "docker://", repo: repo.Name()}
 	var refs []string // tags or digests
 	switch {
-	case !dockerref.IsNameOnly(repo): // a single image
-		p.addDocker(from, nameOfDocker(repo), repo.String())
+	case !dockerref.IsNameOnly(repo): // a single image, named as given
+		from.repo = ""
+		p.addDocker(newItem(from, repo.String(), nameOfDocker(repo)), nameOfDocker(repo))
 		return nil
 	case len(s.Tags) > 0:
 		refs = s.Tags
@@ -270,22 +297,20 @@ func (p *plan) addRepository(ctx context.Context, s Source) error {
 			p.failed = append(p.failed, Result{Source: "docker://" + repo.Name() + ":" + r, Action: ActionFailed, Error: err.Error()})
 			continue
 		}
-		p.addDocker(from, nameOfDocker(named), named.String())
+		// named is from.repo (its Name) and n.ref: the item keeps n.ref.
+		n := nameOfDocker(named)
+		p.addDocker(newItem(from, n.ref, n), n)
 	}
 	return nil
 }
 
-// addDocker plans the registry image ref. Its reference is made when it is
-// checked (dockerRef), not here: ref is a valid reference already.
-func (p *plan) addDocker(from *origin, n imageName, ref string) {
-	it := &item{name: n, from: from}
-	if ref != n.String() {
-		it.ref = ref
-	}
+// addDocker plans the registry image it, named n. Its reference is made
+// when it is checked (srcRef), not here: it is a valid reference already.
+func (p *plan) addDocker(it *item, n imageName) {
 	if d, ok := strings.CutPrefix(n.ref, "@"); ok {
 		it.srcDigest = p.shared(digest.Digest(d))
 	}
-	p.addItem(it, nil)
+	p.addItem(it, n, nil)
 }
 
 func (p *plan) addLayout(ctx context.Context, s Source) error {
@@ -316,7 +341,9 @@ func (p *plan) addLayout(ctx context.Context, s Source) error {
 		if s.Filter != nil && !s.Filter(n.tag()) || p.opts.Referrers && isReferrersTag(n.tag()) {
 			continue
 		}
-		p.addItem(&item{name: n, from: from, ref: e.name, srcDigest: e.digest}, nil)
+		it := newItem(from, e.name, n)
+		it.srcDigest = e.digest
+		p.addItem(it, n, nil)
 	}
 	return nil
 }
@@ -329,22 +356,22 @@ func layoutNaming(n Naming) Naming {
 	return n
 }
 
-// addItem names the item's destination and appends it; an error of the
-// source or of the naming fails this item alone.
-func (p *plan) addItem(it *item, err error) {
+// addItem names the destination of the item, named n, and appends it;
+// an error of the source or of the naming fails this item alone.
+func (p *plan) addItem(it *item, n imageName, err error) {
 	p.items = append(p.items, it)
 	if err == nil {
-		err = p.setDestination(it)
+		err = p.setDestination(it, n)
 	}
 	if err != nil {
 		it.result.fail(ActionFailed, err.Error())
 	}
 }
 
-func (p *plan) setDestination(it *item) error {
+func (p *plan) setDestination(it *item, n imageName) error {
 	d := p.opts.Destination
 	if d.Layout != "" {
-		name, err := layoutEntryName(it.name, p.opts.Naming, p.opts.Suffix)
+		name, err := layoutEntryName(n, p.opts.Naming, p.opts.Suffix)
 		if err != nil {
 			return err
 		}
@@ -354,7 +381,7 @@ func (p *plan) setDestination(it *item) error {
 		}
 		return nil
 	}
-	named, err := registryImageName(it.name, d.Registry, p.opts.Naming, p.opts.Suffix)
+	named, err := registryImageName(n, d.Registry, p.opts.Naming, p.opts.Suffix)
 	if err != nil {
 		return err
 	}
@@ -437,7 +464,7 @@ func (p *plan) check(ctx context.Context, it *item) {
 			it.held = p.shared(it.held)
 		}
 	}
-	if tag := it.name.tag(); it.held != "" && tag != "" && p.opts.ImmutableTags != nil && p.opts.ImmutableTags.MatchString(tag) {
+	if tag := it.tag(); it.held != "" && tag != "" && p.opts.ImmutableTags != nil && p.opts.ImmutableTags.MatchString(tag) {
 		it.result.Action, it.result.Digest = ActionSkipped, it.held
 		return
 	}
