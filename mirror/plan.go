@@ -18,11 +18,12 @@ import (
 // item is one image of the plan: where it comes from, where it goes, and
 // what the sync decided to do with it. A sync may plan 100,000 of them, most
 // of which a re-sync finds unchanged: an item holds what that decision
-// needs, names and digests (the digests shared, see plan.heldDigests), and
-// its references (types.ImageReference) and copy state are made only for
-// an image that is copied (copying), or while it is checked. Its
-// result.Source is made when the result is reported (source), from the
-// origin its source shares with the others of that Source.
+// needs, in 128 bytes: its source's name once, its destination's name
+// (the layout's own string when it holds it), digests (one string per
+// digest, see plan.heldDigests) and its outcome. Its references
+// (types.ImageReference) and copy state are made only for an image that
+// is copied (copying), or while it is checked; its Result, with Source
+// and Destination, when it is reported (plan.report).
 type item struct {
 	from *origin
 	// ref is the source's name under from: a layout's entry name, a
