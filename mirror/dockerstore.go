@@ -6,6 +6,7 @@ import (
 
 	"github.com/ocilayout/ocilayout/dockerstorage"
 	dockerref "go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/types"
 )
 
 // addDockerStorage plans every named image of the Docker Engine store at
@@ -20,6 +21,7 @@ func (p *plan) addDockerStorage(ctx context.Context, s Source) error {
 	if err != nil {
 		return err
 	}
+	from := &origin{sys: s.Sys, label: "docker-storage:" + s.DockerStorage + ":", storage: s.DockerStorage}
 	for _, img := range images {
 		for _, name := range img.Names {
 			named, err := dockerref.ParseNormalizedNamed(name)
@@ -30,14 +32,27 @@ func (p *plan) addDockerStorage(ctx context.Context, s Source) error {
 			if !ok || s.Filter != nil && !s.Filter(tagged.Tag()) {
 				continue
 			}
-			it := &item{name: nameOfDocker(tagged), srcSys: s.Sys}
-			it.result.Source = "docker-storage:" + s.DockerStorage + ":" + name
-			it.src, err = dockerstorage.NewReference(s.DockerStorage, tagged, "")
-			if err != nil {
-				err = fmt.Errorf("%s: %w", it.result.Source, err)
+			n := nameOfDocker(tagged)
+			it := newItem(from, name, n)
+			if _, err = dockerStorageRef(s.DockerStorage, name); err != nil {
+				err = fmt.Errorf("%s: %w", it.source(), err)
 			}
-			p.addItem(it, err)
+			p.addItem(it, n, err)
 		}
 	}
 	return nil
+}
+
+// dockerStorageRef is the docker-storage: reference of NAME:TAG in the
+// store at root.
+func dockerStorageRef(root, name string) (types.ImageReference, error) {
+	named, err := dockerref.ParseNormalizedNamed(name)
+	if err != nil {
+		return nil, err
+	}
+	tagged, ok := named.(dockerref.NamedTagged)
+	if !ok {
+		return nil, fmt.Errorf("%s has no tag", name)
+	}
+	return dockerstorage.NewReference(root, tagged, "")
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"runtime"
 	"sync"
 
 	"github.com/ocilayout/ocilayout/internal/imageopts"
@@ -44,33 +45,49 @@ type layoutEntry struct {
 }
 
 // layoutNames reads the named image entries of the layout at dir, once per
-// sync: this is what makes an unchanged tag cost no request at all on the
-// layout side. Referrer entries (signatures and their fallback tags) are
-// left out: they travel with their subject, never as images of their own.
-// A missing layout holds nothing (the first sync creates it).
-func layoutNames(ctx context.Context, dir string) ([]layoutEntry, error) {
+// sync, and gives each to each: this is what makes an unchanged tag cost
+// no request at all on the layout side. Referrer entries (signatures and
+// their fallback tags) are left out: they travel with their subject, never
+// as images of their own. A missing layout holds nothing (the first sync
+// creates it): exists is false. The index is scanned, not decoded
+// (layout.Names: at 100,000 names decoding it whole was most of a no-op
+// re-sync's memory), and each keeps what it needs while the index's text
+// is still live, which is the peak of a sync that copies nothing.
+func layoutNames(ctx context.Context, dir string, each func(layoutEntry)) (exists bool, err error) {
 	l, err := layout.Open(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
+			return false, nil
 		}
-		return nil, err
+		return false, err
 	}
 	defer l.Close()
-	idx, err := l.Index(ctx)
+	names, err := l.Names(ctx, layout.AnnotationSubject, annotationSourceDigest)
 	if err != nil {
-		return nil, err
+		return true, err
 	}
-	out := make([]layoutEntry, 0, len(idx.Manifests))
-	for _, e := range idx.Manifests {
-		name := e.Annotations[imgspecv1.AnnotationRefName]
-		if name == "" || e.Annotations[layout.AnnotationSubject] != "" {
+	n := 0
+	for name, e := range names {
+		if e.Annotations[layout.AnnotationSubject] != "" {
 			continue
 		}
-		out = append(out, layoutEntry{name: name, digest: e.Digest, source: e.Annotations[annotationSourceDigest]})
+		each(layoutEntry{name: name, digest: e.Digest, source: e.Annotations[annotationSourceDigest]})
+		n++
 	}
-	return out, nil
+	if n >= largeLayout {
+		// The index's text (20 to 30 MB at 100,000 names) is garbage now,
+		// but the collector would only notice once the heap had doubled
+		// from when it was live, and the plan is about to grow: collecting
+		// it first keeps a no-op re-sync's peak at the plan (as the engine
+		// does before it reads a large index.json).
+		runtime.GC()
+	}
+	return true, nil
 }
+
+// largeLayout is the number of names from which layoutNames collects the
+// garbage of the index it read.
+const largeLayout = 10000
 
 // deleteName removes the entry name from the layout at dir through the
 // engine's delete (index first, under the lock; then the blobs that

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"strings"
 	"testing"
 
 	dockerref "go.podman.io/image/v5/docker/reference"
@@ -19,7 +20,15 @@ func TestNameOfEntry(t *testing.T) {
 		{"team/app:1.0", "", "team/app", ":1.0"},
 		{"app", "", "app", ":latest"},
 		{"quay.io/ns/app", "", "quay.io/ns/app", ":latest"},
+		{"alpine:3", "", "alpine", ":3"},
+		{"localhost:5000", "", "localhost", ":5000"},
+		{"app@sha256:" + hex64, "", "app", "@sha256:" + hex64},
 	} {
+		// Without a "/" a name is never a qualified reference: the parse
+		// nameOfEntry skips for them must say so too.
+		if _, err := dockerref.ParseNamed(tc.in); !strings.Contains(tc.in, "/") && err == nil {
+			t.Errorf("ParseNamed(%q) succeeds without a /", tc.in)
+		}
 		got := nameOfEntry(tc.in)
 		if got.domain != tc.domain || got.path != tc.path || got.ref != tc.ref {
 			t.Errorf("nameOfEntry(%q) = %+v, want {%s %s %s}", tc.in, got, tc.domain, tc.path, tc.ref)
@@ -89,5 +98,42 @@ func TestParseNaming(t *testing.T) {
 	}
 	if _, err := ParseNaming("scoped"); err == nil {
 		t.Errorf("ParseNaming accepted an unknown naming")
+	}
+}
+
+// TestItemTag checks that an item, which keeps only where its name's tag
+// or digest starts in its source's name, gives the tag the name has, for
+// layout entries and registry references alike.
+func TestItemTag(t *testing.T) {
+	layoutNames := []string{"quay.io/ns/app:v1", "docker.io/library/alpine:3", "localhost:5000/app:v1",
+		"quay.io/ns/app@sha256:" + hex64, "quay.io/ns/app:v1@sha256:" + hex64, "app:v1", "team/app:1.0", "app",
+		"quay.io/ns/app", "alpine:3", "localhost:5000", "app@sha256:" + hex64, "a:latest", "ns/app:latest"}
+	for _, name := range layoutNames {
+		n := nameOfEntry(name)
+		if got := newItem(&origin{layout: "l"}, name, n); got.tag() != n.tag() || got.srcName() != name {
+			t.Errorf("layout entry %q: tag %q, name %q; want %q, %q", name, got.tag(), got.srcName(), n.tag(), name)
+		}
+	}
+	for _, ref := range []string{"quay.io/ns/app:v1", "quay.io/ns/app@sha256:" + hex64, "quay.io/ns/app:v1@sha256:" + hex64, "alpine:3"} {
+		named, err := dockerref.ParseNormalizedNamed(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := nameOfDocker(named)
+		listed := newItem(&origin{repo: named.Name()}, n.ref, n) // a tag of a listed repository
+		whole := newItem(&origin{}, named.String(), n)           // a single image, named as given
+		for _, it := range []*item{listed, whole} {
+			if it.tag() != n.tag() {
+				t.Errorf("%q: tag %q, want %q", ref, it.tag(), n.tag())
+			}
+		}
+		if _, both := named.(dockerref.NamedTagged); !both || !isCanonical(named) {
+			if listed.srcName() != named.String() {
+				t.Errorf("%q: listed as %q, want %q", ref, listed.srcName(), named.String())
+			}
+		}
+		if whole.srcName() != named.String() {
+			t.Errorf("%q: named %q, want %q", ref, whole.srcName(), named.String())
+		}
 	}
 }

@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -15,28 +16,121 @@ import (
 )
 
 // item is one image of the plan: where it comes from, where it goes, and
-// what the sync decided to do with it.
+// what the sync decided to do with it. A sync may plan 100,000 of them, most
+// of which a re-sync finds unchanged: an item holds what that decision
+// needs, in 128 bytes: its source's name once, its destination's name
+// (the layout's own string when it holds it), digests (one string per
+// digest, see plan.heldDigests) and its outcome. Its references
+// (types.ImageReference) and copy state are made only for an image that
+// is copied (copying), or while it is checked; its Result, with Source
+// and Destination, when it is reported (plan.report).
 type item struct {
-	name      imageName
-	src       types.ImageReference
-	srcSys    *types.SystemContext
+	from *origin
+	// ref is the source's name under from: a layout's entry name, a
+	// Docker store's NAME:TAG, a registry image's :TAG or @DIGEST after
+	// from.repo (or its whole reference when from.repo is "").
+	ref string
+	// tagAt is where the imageName's ref (":TAG", "@DIGEST") starts in
+	// ref; noTag for an entry name without one (tagged "latest").
+	tagAt     int32
 	srcDigest digest.Digest // known without a request for layout sources and digest references
 	destName  string        // entry name in a layout, Docker reference in a registry
-	dest      types.ImageReference
 	held      digest.Digest // what the destination holds under destName; "" for nothing
-	// heldSource is the source key (sourceKey) held was converted from
-	// (annotationSourceDigest), or "".
-	heldSource string
-	converted  bool   // this sync stored it converted, under another digest
-	batch      *batch // the batch it.dest commits into, or nil
-	// srcLayout and destLayout are the layout directories of src and dest,
-	// whose references refs makes only for an image that is not found
-	// unchanged: a reference resolves its directory's symlinks, which for
-	// a no-op re-sync of 100,000 names was a third of its CPU time.
-	srcLayout, srcEntry, destLayout string
-	sameAs                          *item         // an earlier item of the same source digest, copied first
-	reused                          *reusedSource // the source check opened, when it read the manifest
-	result                          Result
+	result    outcome
+	c         *copying // nil until the image is to be copied (plan.refs)
+}
+
+// outcome is what became of an item: its Result without the Source and
+// Destination, which plan.report makes from the item, and with the fields
+// few images set apart.
+type outcome struct {
+	Action Action
+	Digest digest.Digest
+	more   *Result // its Error, Referrers and Note, once one is set
+}
+
+// fail records action (ActionFailed, ActionSkipped) and why.
+func (o *outcome) fail(action Action, why string) {
+	o.Action = action
+	o.extra().Error = why
+}
+
+func (o *outcome) extra() *Result {
+	if o.more == nil {
+		o.more = &Result{}
+	}
+	return o.more
+}
+
+// origin is what the items of one Source share.
+type origin struct {
+	sys *types.SystemContext
+	// label is what Result.Source starts with ("docker://",
+	// "oci-layout:DIR:", "docker-storage:ROOT:"), the item's ref or name
+	// following it.
+	label   string
+	layout  string // the source layout's directory, or ""
+	storage string // the Docker store's root, or ""
+	repo    string // a registry source's REG/REPO, which its items' ref follows
+}
+
+// copying is an item's state once it is to be copied.
+type copying struct {
+	src, dest types.ImageReference
+	converted bool          // this sync stored it converted, under another digest
+	batch     *batch        // the batch dest commits into, or nil
+	sameAs    *item         // an earlier item of the same source digest, copied first
+	reused    *reusedSource // the source check opened, when it read the manifest
+}
+
+// noTag is item.tagAt for a name without tag or digest.
+const noTag = -1
+
+// newItem is the item of the source image ref under from, whose name is
+// n: ref ends with n.ref (a layout entry's, a registry reference's, a
+// Docker store name's tag or digest), or n.ref is the ":latest"
+// nameOfEntry gives a name without one (TestItemTag).
+func newItem(from *origin, ref string, n imageName) *item {
+	it := &item{from: from, ref: ref, tagAt: noTag}
+	if strings.HasSuffix(ref, n.ref) {
+		it.tagAt = int32(len(ref) - len(n.ref))
+	}
+	return it
+}
+
+// srcName is the name of it's source under its origin: the layout entry,
+// the Docker store's NAME:TAG, or the registry reference.
+func (it *item) srcName() string { return it.from.repo + it.ref }
+
+// tag is the tag of its source's name (imageName.tag).
+func (it *item) tag() string {
+	if it.tagAt == noTag {
+		return "latest"
+	}
+	if t, ok := strings.CutPrefix(it.ref[it.tagAt:], ":"); ok {
+		return t
+	}
+	return "" // by digest
+}
+
+// source is its Result.Source.
+func (it *item) source() string { return it.from.label + it.srcName() }
+
+// destination is its Result.Destination.
+func (p *plan) destination(it *item) string {
+	if p.opts.Destination.Layout != "" {
+		return it.destName
+	}
+	return "docker://" + it.destName
+}
+
+// report is its Result.
+func (p *plan) report(it *item) Result {
+	r := Result{Source: it.source(), Destination: p.destination(it), Action: it.result.Action, Digest: it.result.Digest}
+	if m := it.result.more; m != nil {
+		r.Error, r.Referrers, r.Note = m.Error, m.Referrers, m.Note
+	}
+	return r
 }
 
 // repoScope is what Prune may delete for one listed repository: entries of
@@ -50,10 +144,13 @@ type repoScope struct {
 // plan is what the source has against what the destination holds.
 type plan struct {
 	opts *Options
-	held map[string]digest.Digest // destination layout's names, read once
+	held heldNames // destination layout's names, read once
 	// heldDigests are the digests of held, for naming an image the layout
-	// already has under another name instead of copying it.
-	heldDigests map[digest.Digest]bool
+	// already has under another name instead of copying it; each maps to
+	// itself, the one string of that digest that the plan keeps (a
+	// digest the source has and the destination holds is stored once, not
+	// once per name: at 100,000 names of one image, 14 MB).
+	heldDigests map[digest.Digest]digest.Digest
 	// heldSources are the digests of held converted images by the source
 	// digest they were converted from.
 	heldSources map[string]digest.Digest
@@ -64,24 +161,63 @@ type plan struct {
 	heads       heads    // manifest HEADs on one client per repository
 }
 
+// heldNames are the destination layout's names with the digest each
+// holds, sorted by name: a sorted list rather than a map, so that an
+// item's destName is the string held (a re-sync's names are the layout's:
+// at 100,000 names, 8 MB less than a map and a string per item).
+type heldNames []heldName
+
+type heldName struct {
+	name   string
+	digest digest.Digest
+}
+
+// sort sorts h by name; of entries of one name (which the engine never
+// writes, but a layout may hold), the last one read stays, as the last
+// assignment to a map would.
+func (h *heldNames) sort() {
+	slices.SortStableFunc(*h, func(a, b heldName) int { return strings.Compare(a.name, b.name) })
+	out := (*h)[:0]
+	for i, e := range *h {
+		if i+1 < len(*h) && (*h)[i+1].name == e.name {
+			continue
+		}
+		out = append(out, e)
+	}
+	*h = out
+}
+
+// find returns the entry of name.
+func (h heldNames) find(name string) (heldName, bool) {
+	i, ok := slices.BinarySearchFunc(h, name, func(e heldName, name string) int { return strings.Compare(e.name, name) })
+	if !ok {
+		return heldName{}, false
+	}
+	return h[i], true
+}
+
 // newPlan lists the sources (one tag list per repository) and reads the
 // destination layout's names once.
 func newPlan(ctx context.Context, opts *Options) (*plan, error) {
-	p := &plan{opts: opts, held: map[string]digest.Digest{}, heldDigests: map[digest.Digest]bool{},
+	p := &plan{opts: opts, heldDigests: map[digest.Digest]digest.Digest{},
 		heldSources: map[string]digest.Digest{}, heldSource: map[string]string{}}
 	if dir := opts.Destination.Layout; dir != "" {
-		entries, err := layoutNames(ctx, dir)
+		_, err := layoutNames(ctx, dir, func(e layoutEntry) {
+			d, ok := p.heldDigests[e.digest]
+			if !ok {
+				d = e.digest
+				p.heldDigests[d] = d
+			}
+			p.held = append(p.held, heldName{e.name, d})
+			if e.source != "" {
+				p.heldSources[e.source] = d
+				p.heldSource[e.name] = e.source
+			}
+		})
 		if err != nil {
 			return nil, fmt.Errorf("reading destination layout %s: %w", dir, err)
 		}
-		for _, e := range entries {
-			p.held[e.name] = e.digest
-			p.heldDigests[e.digest] = true
-			if e.source != "" {
-				p.heldSources[e.source] = e.digest
-				p.heldSource[e.name] = e.source
-			}
-		}
+		p.held.sort()
 	}
 	for _, s := range opts.Sources {
 		var err error
@@ -104,6 +240,15 @@ func newPlan(ctx context.Context, opts *Options) (*plan, error) {
 	return p, nil
 }
 
+// shared is d as the plan keeps it: the string of heldDigests when the
+// destination holds d.
+func (p *plan) shared(d digest.Digest) digest.Digest {
+	if h, ok := p.heldDigests[d]; ok {
+		return h
+	}
+	return d
+}
+
 func sourceLabel(s Source) string {
 	if s.Layout != "" {
 		return "oci-layout:" + s.Layout
@@ -119,10 +264,12 @@ func (p *plan) addRepository(ctx context.Context, s Source) error {
 	if err != nil {
 		return err
 	}
+	from := &origin{sys: s.Sys, label: "docker://", repo: repo.Name()}
 	var refs []string // tags or digests
 	switch {
-	case !dockerref.IsNameOnly(repo): // a single image
-		p.addDocker(s, nameOfDocker(repo), repo.String())
+	case !dockerref.IsNameOnly(repo): // a single image, named as given
+		from.repo = ""
+		p.addDocker(newItem(from, repo.String(), nameOfDocker(repo)), nameOfDocker(repo))
 		return nil
 	case len(s.Tags) > 0:
 		refs = s.Tags
@@ -144,48 +291,60 @@ func (p *plan) addRepository(ctx context.Context, s Source) error {
 			p.scopes = append(p.scopes, repoScope{prefix: scopedPath(repoName, layoutNaming(p.opts.Naming)) + ":", filter: s.Filter})
 		}
 	}
+	p.items = slices.Grow(p.items, len(refs))
 	for _, r := range refs {
 		named, err := withTagOrDigest(repo, r)
 		if err != nil {
 			p.failed = append(p.failed, Result{Source: "docker://" + repo.Name() + ":" + r, Action: ActionFailed, Error: err.Error()})
 			continue
 		}
-		p.addDocker(s, nameOfDocker(named), named.String())
+		// named is from.repo (its Name) and n.ref: the item keeps n.ref.
+		n := nameOfDocker(named)
+		p.addDocker(newItem(from, n.ref, n), n)
 	}
 	return nil
 }
 
-func (p *plan) addDocker(s Source, n imageName, ref string) {
-	it := &item{name: n, srcSys: s.Sys}
-	it.result.Source = "docker://" + ref
-	src, err := docker.ParseReference("//" + ref)
-	it.src = src
+// addDocker plans the registry image it, named n. Its reference is made
+// when it is checked (srcRef), not here: it is a valid reference already.
+func (p *plan) addDocker(it *item, n imageName) {
 	if d, ok := strings.CutPrefix(n.ref, "@"); ok {
-		it.srcDigest = digest.Digest(d)
+		it.srcDigest = p.shared(digest.Digest(d))
 	}
-	p.addItem(it, err)
+	p.addItem(it, n, nil)
 }
 
 func (p *plan) addLayout(ctx context.Context, s Source) error {
-	entries, err := layoutNames(ctx, s.Layout)
-	if err != nil {
-		return fmt.Errorf("reading source layout %s: %w", s.Layout, err)
-	}
-	if entries == nil {
-		return fmt.Errorf("source layout %s holds no named image", s.Layout)
-	}
 	wanted := map[string]bool{}
 	for _, t := range s.Tags {
 		wanted[t] = true
 	}
+	type entry struct {
+		name   string
+		digest digest.Digest
+	}
+	var entries []entry // the names kept, apart from the index's text
+	exists, err := layoutNames(ctx, s.Layout, func(e layoutEntry) {
+		if len(wanted) == 0 || wanted[e.name] {
+			entries = append(entries, entry{e.name, p.shared(e.digest)})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("reading source layout %s: %w", s.Layout, err)
+	}
+	if !exists {
+		return fmt.Errorf("source layout %s holds no named image", s.Layout)
+	}
+	from := &origin{sys: s.Sys, label: "oci-layout:" + s.Layout + ":", layout: s.Layout}
+	p.items = slices.Grow(p.items, len(entries))
 	for _, e := range entries {
 		n := nameOfEntry(e.name)
-		if len(wanted) > 0 && !wanted[e.name] || s.Filter != nil && !s.Filter(n.tag()) || p.opts.Referrers && isReferrersTag(n.tag()) {
+		if s.Filter != nil && !s.Filter(n.tag()) || p.opts.Referrers && isReferrersTag(n.tag()) {
 			continue
 		}
-		it := &item{name: n, srcSys: s.Sys, srcDigest: e.digest, srcLayout: s.Layout, srcEntry: e.name}
-		it.result.Source = "oci-layout:" + s.Layout + ":" + e.name
-		p.addItem(it, nil)
+		it := newItem(from, e.name, n)
+		it.srcDigest = e.digest
+		p.addItem(it, n, nil)
 	}
 	return nil
 }
@@ -198,52 +357,81 @@ func layoutNaming(n Naming) Naming {
 	return n
 }
 
-// addItem names the item's destination and appends it; an error of the
-// source or of the naming fails this item alone.
-func (p *plan) addItem(it *item, err error) {
+// addItem names the destination of the item, named n, and appends it;
+// an error of the source or of the naming fails this item alone.
+func (p *plan) addItem(it *item, n imageName, err error) {
 	p.items = append(p.items, it)
 	if err == nil {
-		err = p.setDestination(it)
+		err = p.setDestination(it, n)
 	}
 	if err != nil {
-		it.result.Action, it.result.Error = ActionFailed, err.Error()
+		it.result.fail(ActionFailed, err.Error())
 	}
 }
 
-func (p *plan) setDestination(it *item) error {
+func (p *plan) setDestination(it *item, n imageName) error {
 	d := p.opts.Destination
 	if d.Layout != "" {
-		name, err := layoutEntryName(it.name, p.opts.Naming, p.opts.Suffix)
+		name, err := layoutEntryName(n, p.opts.Naming, p.opts.Suffix)
 		if err != nil {
 			return err
 		}
-		it.destName, it.held, it.heldSource = name, p.held[name], p.heldSource[name]
-		it.destLayout = d.Layout
-		it.result.Destination = name
+		it.destName = name
+		if h, ok := p.held.find(name); ok {
+			it.destName, it.held = h.name, h.digest
+		}
 		return nil
 	}
-	named, err := registryImageName(it.name, d.Registry, p.opts.Naming, p.opts.Suffix)
+	named, err := registryImageName(n, d.Registry, p.opts.Naming, p.opts.Suffix)
 	if err != nil {
 		return err
 	}
 	it.destName = named.String()
-	it.result.Destination = "docker://" + it.destName
-	it.dest, err = docker.NewReference(named)
-	return err
+	return nil
 }
 
-// refs makes the layout references of it's source and destination.
-func (it *item) refs() error {
-	var err error
-	if it.src == nil && it.srcLayout != "" {
-		if it.src, err = layoutSourceRef(it.srcLayout, it.srcEntry); err != nil {
-			return err
-		}
+// srcRef makes the reference of it's source.
+func (it *item) srcRef() (types.ImageReference, error) {
+	switch {
+	case it.c != nil && it.c.src != nil:
+		return it.c.src, nil
+	case it.from.layout != "":
+		return layoutSourceRef(it.from.layout, it.ref)
+	case it.from.storage != "":
+		return dockerStorageRef(it.from.storage, it.ref)
 	}
-	if it.dest == nil && it.destLayout != "" {
-		it.dest, err = layoutDestRef(it.destLayout, it.destName)
+	return docker.ParseReference("//" + it.srcName())
+}
+
+// destRef makes the reference of it's destination.
+func (p *plan) destRef(it *item) (types.ImageReference, error) {
+	if it.c != nil && it.c.dest != nil {
+		return it.c.dest, nil
 	}
-	return err
+	if dir := p.opts.Destination.Layout; dir != "" {
+		return layoutDestRef(dir, it.destName)
+	}
+	return docker.ParseReference("//" + it.destName)
+}
+
+// refs makes it's copying state: the references of its source and
+// destination, each resolving its layout directory's symlinks, which
+// for a no-op re-sync of 100,000 names was a third of its CPU time when
+// every item made them.
+func (p *plan) refs(it *item) error {
+	src, err := it.srcRef()
+	if err != nil {
+		return err
+	}
+	dest, err := p.destRef(it)
+	if err != nil {
+		return err
+	}
+	if it.c == nil {
+		it.c = &copying{}
+	}
+	it.c.src, it.c.dest = src, dest
+	return nil
 }
 
 // dedupe fails every item after the first that would write the same
@@ -255,8 +443,7 @@ func (p *plan) dedupe() {
 			continue
 		}
 		if f, ok := first[it.destName]; ok {
-			it.result.Action = ActionFailed
-			it.result.Error = fmt.Sprintf("destination %s is also the destination of %s (choose another naming)", it.destName, f.result.Source)
+			it.result.fail(ActionFailed, fmt.Sprintf("destination %s is also the destination of %s (choose another naming)", it.destName, f.source()))
 			continue
 		}
 		first[it.destName] = it
@@ -273,43 +460,52 @@ func (p *plan) check(ctx context.Context, it *item) {
 	d := p.opts.Destination
 	if d.Registry != "" && it.held == "" {
 		// Not there, or not readable: the copy will tell which.
-		it.held, _ = p.heads.digest(ctx, d.Sys, it.dest)
+		if dest, err := p.destRef(it); err == nil {
+			it.held, _ = p.heads.digest(ctx, d.Sys, dest)
+			it.held = p.shared(it.held)
+		}
 	}
-	if tag := it.name.tag(); it.held != "" && tag != "" && p.opts.ImmutableTags != nil && p.opts.ImmutableTags.MatchString(tag) {
+	if tag := it.tag(); it.held != "" && tag != "" && p.opts.ImmutableTags != nil && p.opts.ImmutableTags.MatchString(tag) {
 		it.result.Action, it.result.Digest = ActionSkipped, it.held
 		return
 	}
 	if it.srcDigest == "" {
-		dg, err := p.heads.digest(ctx, it.srcSys, it.src)
+		src, err := it.srcRef()
 		if err != nil {
-			it.result.Action, it.result.Error = ActionFailed, fmt.Sprintf("checking %s: %v", transports.ImageName(it.src), err)
+			it.result.fail(ActionFailed, err.Error())
 			return
 		}
-		it.srcDigest = dg
+		dg, err := p.heads.digest(ctx, it.from.sys, src)
+		if err != nil {
+			it.result.fail(ActionFailed, fmt.Sprintf("checking %s: %v", transports.ImageName(src), err))
+			return
+		}
+		it.srcDigest = p.shared(dg)
 	}
-	if it.srcDigest == it.held || it.heldSource != "" && p.sourceKey(it.srcDigest) == it.heldSource {
+	if heldSource := p.heldSource[it.destName]; it.srcDigest == it.held || heldSource != "" && p.sourceKey(it.srcDigest) == heldSource {
 		it.result.Action, it.result.Digest = ActionUnchanged, it.held
 		return
 	}
-	if err := it.refs(); err != nil {
-		it.result.Action, it.result.Error = ActionFailed, err.Error()
+	if err := p.refs(it); err != nil {
+		it.result.fail(ActionFailed, err.Error())
 		return
 	}
 	if it.held != "" && p.opts.Copy.ImageListSelection == copy.CopySystemImage {
 		// Without --all a list is copied as its one instance for this
 		// platform, so the destination holds the instance's digest: one
 		// manifest GET tells whether that is still the one upstream.
-		d, reused, err := listInstance(ctx, it.srcSys, it.src)
+		d, reused, err := listInstance(ctx, it.from.sys, it.c.src)
 		if err != nil {
 			return // the copy will say what is wrong
 		}
 		if reused.isList && d == it.held {
 			reused.close()
+			it.c = nil
 			it.result.Action, it.result.Digest = ActionUnchanged, it.held
 			return
 		}
-		it.reused = reused
-		it.src = reused
+		it.c.reused = reused
+		it.c.src = reused
 	}
 }
 
@@ -321,7 +517,8 @@ func (p *plan) pruneCandidates() []string {
 		planned[it.destName] = true
 	}
 	var out []string
-	for name := range p.held {
+	for _, h := range p.held {
+		name := h.name
 		if planned[name] {
 			continue
 		}

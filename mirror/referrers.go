@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/ocilayout/ocilayout/referrers"
@@ -35,37 +34,42 @@ func isReferrersTag(tag string) bool { return referrersTagRE.MatchString(tag) }
 // a failure fails the item, naming the cause.
 func (p *plan) carryReferrers(ctx context.Context, it *item) {
 	d := it.result.Digest
-	if it.heldSource != "" || it.converted {
-		it.result.Note = "referrers not copied: the destination holds the image converted, under another digest than upstream's"
+	if p.heldSource[it.destName] != "" || it.c != nil && it.c.converted {
+		it.result.extra().Note = "referrers not copied: the destination holds the image converted, under another digest than upstream's"
 		return
 	}
 	from, closeFrom, err := p.sourceEndpoint(ctx, it)
 	if err != nil {
-		it.result.Action, it.result.Error = ActionFailed, fmt.Sprintf("copying referrers: %v", err)
+		it.result.fail(ActionFailed, fmt.Sprintf("copying referrers: %v", err))
 		return
 	}
 	defer closeFrom()
 	to, closeTo, err := p.destinationEndpoint(ctx, it)
 	if err != nil {
-		it.result.Action, it.result.Error = ActionFailed, fmt.Sprintf("copying referrers: %v", err)
+		it.result.fail(ActionFailed, fmt.Sprintf("copying referrers: %v", err))
 		return
 	}
 	defer closeTo()
 	res, err := referrers.Copy(ctx, from, to, d)
 	if err != nil {
-		it.result.Action, it.result.Error = ActionFailed, fmt.Sprintf("copying referrers: %v", err)
+		it.result.fail(ActionFailed, fmt.Sprintf("copying referrers: %v", err))
 		return
 	}
-	it.result.Referrers = len(res.Referrers) + len(res.Tags)
+	if n := len(res.Referrers) + len(res.Tags); n > 0 {
+		it.result.extra().Referrers = n
+	}
 }
 
 // sourceEndpoint is the layout or repository it comes from.
 func (p *plan) sourceEndpoint(ctx context.Context, it *item) (*referrers.Endpoint, func(), error) {
-	if dir, ok := strings.CutPrefix(it.result.Source, "oci-layout:"); ok {
-		dir, _, _ = strings.Cut(dir, ":")
-		return layoutEndpoint(dir, it.srcSys, false)
+	if dir := it.from.layout; dir != "" {
+		return layoutEndpoint(dir, it.from.sys, false)
 	}
-	return registryEndpoint(ctx, it.src, it.srcSys, referrers.RegistrySource)
+	src, err := it.srcRef()
+	if err != nil {
+		return nil, nil, err
+	}
+	return registryEndpoint(ctx, src, it.from.sys, referrers.RegistrySource)
 }
 
 // destinationEndpoint is the layout or repository it goes to.
@@ -73,7 +77,11 @@ func (p *plan) destinationEndpoint(ctx context.Context, it *item) (*referrers.En
 	if dir := p.opts.Destination.Layout; dir != "" {
 		return layoutEndpoint(dir, p.opts.Destination.Sys, true)
 	}
-	return registryEndpoint(ctx, it.dest, p.opts.Destination.Sys, referrers.Registry)
+	dest, err := p.destRef(it)
+	if err != nil {
+		return nil, nil, err
+	}
+	return registryEndpoint(ctx, dest, p.opts.Destination.Sys, referrers.Registry)
 }
 
 // registryEndpoint is the registry endpoint of ref, opened with open

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,24 +34,50 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := p.run(ctx); err != nil {
 		return nil, err
 	}
-	results := append([]Result{}, p.failed...)
-	for _, it := range p.items {
-		results = append(results, it.result)
-	}
-	stopped := !opts.KeepGoing && hasFailure(results)
+	stopped := !opts.KeepGoing && (len(p.failed) > 0 || p.anyFailed())
+	var pruned []Result
 	if opts.Prune && !stopped && len(p.failed) == 0 {
-		results = append(results, p.prune(ctx)...)
+		pruned = p.prune(ctx)
 	}
-	r := newReport(opts.DryRun, results)
-	if err := p.collect(ctx, r); err != nil {
-		return r, err
+	moved := p.moved()
+	r := newReport(opts.DryRun, p.results(pruned))
+	if moved {
+		if err := p.collect(ctx, r); err != nil {
+			return r, err
+		}
 	}
 	return r, r.failures()
 }
 
-func hasFailure(results []Result) bool {
-	for _, r := range results {
-		if r.Action == ActionFailed {
+func (p *plan) anyFailed() bool {
+	for _, it := range p.items {
+		if it.result.Action == ActionFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// results are the report's: the sources that could not be listed, every
+// item, then pruned. The plan is done with: each item is released as its
+// Result is made, and the destination's names before, so that the report
+// of 100,000 images does not add its 13 MB to the plan's.
+func (p *plan) results(pruned []Result) []Result {
+	p.held, p.heldDigests, p.heldSources, p.heldSource = nil, nil, nil, nil
+	out := append(make([]Result, 0, len(p.failed)+len(p.items)+len(pruned)), p.failed...)
+	for i, it := range p.items {
+		out = append(out, p.report(it))
+		p.items[i] = nil
+	}
+	p.items = nil
+	return append(out, pruned...)
+}
+
+// moved reports whether a copy replaced the image a destination name held
+// (a tag that moved), whose blobs collect then reclaims.
+func (p *plan) moved() bool {
+	for _, it := range p.items {
+		if it.result.Action == ActionCopied && it.held != "" && it.held != it.result.Digest {
 			return true
 		}
 	}
@@ -96,16 +121,16 @@ func (p *plan) run(ctx context.Context) error {
 		logMu.Lock()
 		defer logMu.Unlock()
 		if p.opts.Log != nil {
-			fmt.Fprintln(p.opts.Log, it.result.String())
+			fmt.Fprintln(p.opts.Log, p.report(it).String())
 		}
 		if p.opts.Progress != nil {
-			p.opts.Progress.Finished(it.result)
+			p.opts.Progress.Finished(p.report(it))
 		}
 	}
 	each := func(items []*item, f func(*item)) {
 		inParallel(items, workers, func(it *item) {
 			if stop.Load() {
-				it.result.Action, it.result.Error = ActionSkipped, "not started: an earlier image failed"
+				it.result.fail(ActionSkipped, "not started: an earlier image failed")
 				done(it)
 				return
 			}
@@ -121,8 +146,6 @@ func (p *plan) run(ctx context.Context) error {
 			pending = append(pending, it)
 		}
 	}
-	var toCopy []*item
-	var mu sync.Mutex
 	each(pending, func(it *item) {
 		p.check(ctx, it)
 		if it.result.Action != "" {
@@ -134,22 +157,21 @@ func (p *plan) run(ctx context.Context) error {
 			done(it)
 			return
 		}
-		mu.Lock()
-		toCopy = append(toCopy, it)
-		mu.Unlock()
 	})
-	// Keep plan order, so that which tag of a digest is copied (and which
-	// are named after it) does not depend on the check's timing.
-	order := map[*item]int{}
-	for i, it := range p.items {
-		order[it] = i
+	// The items to copy are those the check left undecided, in plan order,
+	// so that which tag of a digest is copied (and which are named after
+	// it) does not depend on the check's timing.
+	var toCopy []*item
+	for _, it := range pending {
+		if it.result.Action == "" {
+			toCopy = append(toCopy, it)
+		}
 	}
-	sort.Slice(toCopy, func(i, j int) bool { return order[toCopy[i]] < order[toCopy[j]] })
 	first := map[digest.Digest]*item{}
 	var primaries, secondaries []*item
 	for _, it := range toCopy {
 		if f, ok := first[it.srcDigest]; ok && p.opts.Destination.Layout != "" {
-			it.sameAs = f
+			it.c.sameAs = f
 			secondaries = append(secondaries, it)
 			continue
 		}
@@ -158,17 +180,17 @@ func (p *plan) run(ctx context.Context) error {
 	}
 	unbatched := map[*item]types.ImageReference{}
 	b, err := p.startBatch(ctx, len(toCopy), func(it *item) {
-		if it.sameAs != nil {
-			it.result = Result{Source: it.result.Source, Destination: it.result.Destination}
-			if err := tagExisting(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, it.sameAs.result.Digest, it.destName, true); err == nil {
-				it.result.Action, it.result.Digest = ActionCopied, it.sameAs.result.Digest
+		if f := it.c.sameAs; f != nil {
+			it.result = outcome{}
+			if err := tagExisting(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, f.result.Digest, it.destName, true); err == nil {
+				it.result.Action, it.result.Digest = ActionCopied, f.result.Digest
 				return
 			}
 		}
 		if d, ok := unbatched[it]; ok {
-			it.dest, it.batch = d, nil
+			it.c.dest, it.c.batch = d, nil
 		}
-		it.result = Result{Source: it.result.Source, Destination: it.result.Destination}
+		it.result = outcome{}
 		p.copyOrTag(ctx, pcs, it)
 	})
 	if err != nil {
@@ -177,8 +199,8 @@ func (p *plan) run(ctx context.Context) error {
 	if b != nil {
 		defer b.close()
 		for _, it := range primaries {
-			unbatched[it] = it.dest
-			it.dest, it.batch = batched(it.dest, b.b), b.b
+			unbatched[it] = it.c.dest
+			it.c.dest, it.c.batch = batched(it.c.dest, b.b), b.b
 		}
 	}
 	each(primaries, func(it *item) {
@@ -195,7 +217,7 @@ func (p *plan) run(ctx context.Context) error {
 	var again []*item // secondaries whose image the batch did not find
 	var againMu sync.Mutex
 	each(secondaries, func(it *item) {
-		if f := it.sameAs; f.result.Action == ActionCopied {
+		if f := it.c.sameAs; f.result.Action == ActionCopied {
 			if b != nil {
 				deferTag(b.b, &b.entries, f.result.Digest, it.destName, func() {
 					againMu.Lock()
@@ -219,16 +241,16 @@ func (p *plan) run(ctx context.Context) error {
 		b.flush(ctx, done)
 	}
 	for _, it := range again {
-		it.result = Result{Source: it.result.Source, Destination: it.result.Destination}
+		it.result = outcome{}
 		p.copyOrTag(ctx, pcs, it)
 		b.wait(ctx, it, done)
 	}
 	if b != nil {
 		b.flush(ctx, done)
 	}
-	for _, it := range p.items {
-		if it.reused != nil {
-			it.reused.close()
+	for _, it := range pending {
+		if it.c != nil && it.c.reused != nil {
+			it.c.reused.close()
 		}
 	}
 	if p.opts.Referrers && !p.opts.DryRun && !stop.Load() {
@@ -249,9 +271,9 @@ func (p *plan) referrersPass(ctx context.Context, workers int, logMu *sync.Mutex
 	}
 	inParallel(carried, workers, func(it *item) {
 		p.carryReferrers(ctx, it)
-		if p.opts.Log != nil && (it.result.Referrers > 0 || it.result.Error != "" || it.result.Note != "") {
+		if m := it.result.more; p.opts.Log != nil && m != nil && (m.Referrers > 0 || m.Error != "" || m.Note != "") {
 			logMu.Lock()
-			fmt.Fprintln(p.opts.Log, it.result.String())
+			fmt.Fprintln(p.opts.Log, p.report(it).String())
 			logMu.Unlock()
 		}
 	})
@@ -283,7 +305,7 @@ func inParallel(items []*item, workers int, f func(*item)) {
 func (p *plan) copyOrTag(ctx context.Context, pcs chan *signature.PolicyContext, it *item) {
 	if dir := p.opts.Destination.Layout; dir != "" {
 		held := it.srcDigest
-		if !p.heldDigests[held] {
+		if _, ok := p.heldDigests[held]; !ok {
 			held = p.heldSources[p.sourceKey(it.srcDigest)] // converted from this source manifest
 		}
 		wantIndex := p.opts.Copy.ImageListSelection != copy.CopySystemImage
@@ -298,7 +320,7 @@ func (p *plan) copyOrTag(ctx context.Context, pcs chan *signature.PolicyContext,
 	defer func() { pcs <- pc }()
 	d, err := p.copy(ctx, pc, it)
 	if err != nil {
-		it.result.Action, it.result.Error = ActionFailed, err.Error()
+		it.result.fail(ActionFailed, err.Error())
 		return
 	}
 	it.result.Action, it.result.Digest = ActionCopied, d
@@ -309,11 +331,11 @@ func (p *plan) copyOrTag(ctx context.Context, pcs chan *signature.PolicyContext,
 // the destination's TryReusingBlob first, which finds them on disk.
 func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) (digest.Digest, error) {
 	o := p.opts.Copy // each copy gets its own Options
-	o.SourceCtx = it.srcSys
+	o.SourceCtx = it.from.sys
 	o.DestinationCtx = p.opts.Destination.Sys
 	o.ReportWriter = io.Discard
 	if p.opts.Progress != nil {
-		if ch := p.opts.Progress.Started(it.result.Source, it.result.Destination); ch != nil {
+		if ch := p.opts.Progress.Started(it.source(), p.destination(it)); ch != nil {
 			o.Progress = ch
 			if o.ProgressInterval == 0 {
 				o.ProgressInterval = 200 * time.Millisecond
@@ -328,10 +350,10 @@ func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) 
 	var man []byte
 	var read *reusedSource // the source of the attempt that succeeded, its manifest read
 	err := retry.Do(ctx, p.opts.RetryTimes, p.opts.RetryDelay, report, func() error {
-		src := it.reused // the check's, on the first attempt
+		src := it.c.reused // the check's, on the first attempt
 		if src == nil || !src.fresh() {
 			var err error
-			if src, err = openRead(ctx, it.srcSys, it.src); err != nil {
+			if src, err = openRead(ctx, it.from.sys, it.c.src); err != nil {
 				return err
 			}
 		}
@@ -344,16 +366,16 @@ func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) 
 			}
 		}
 		var err error
-		man, err = copy.Image(ctx, pc, it.dest, src, &o)
+		man, err = copy.Image(ctx, pc, it.c.dest, src, &o)
 		read = src
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("copying %s to %s: %w", it.result.Source, it.result.Destination, err)
+		return "", fmt.Errorf("copying %s to %s: %w", it.source(), p.destination(it), err)
 	}
 	d, err := manifest.Digest(man)
 	if err != nil {
-		return "", fmt.Errorf("digest of the manifest copied to %s: %w", it.result.Destination, err)
+		return "", fmt.Errorf("digest of the manifest copied to %s: %w", p.destination(it), err)
 	}
 	// A manifest the layout stored converted (Docker schema2 to OCI) is
 	// held under another digest than upstream's: record upstream's, so the
@@ -361,8 +383,8 @@ func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) 
 	// image: the instance held depends on the platform asked for.
 	dir := p.opts.Destination.Layout
 	if dir != "" && read.digest != d && (!read.isList || p.opts.Copy.ImageListSelection != copy.CopySystemImage) {
-		it.converted = true
-		if err := recordSource(ctx, p.opts.Destination.Sys, dir, it.destName, d, p.sourceKey(read.digest), it.batch); err != nil && p.opts.Log != nil {
+		it.c.converted = true
+		if err := recordSource(ctx, p.opts.Destination.Sys, dir, it.destName, d, p.sourceKey(read.digest), it.c.batch); err != nil && p.opts.Log != nil {
 			fmt.Fprintf(p.opts.Log, "warning: %v (the next sync copies %s again)\n", err, it.destName)
 		}
 	}
@@ -374,7 +396,8 @@ func (p *plan) copy(ctx context.Context, pc *signature.PolicyContext, it *item) 
 func (p *plan) prune(ctx context.Context) []Result {
 	var out []Result
 	for _, name := range p.pruneCandidates() {
-		res := Result{Destination: name, Digest: p.held[name], Action: ActionWouldPrune}
+		h, _ := p.held.find(name)
+		res := Result{Destination: name, Digest: h.digest, Action: ActionWouldPrune}
 		if !p.opts.DryRun {
 			res.Action = ActionPruned
 			if err := deleteName(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout, name); err != nil {
@@ -389,17 +412,11 @@ func (p *plan) prune(ctx context.Context) []Result {
 	return out
 }
 
-// collect runs the engine's GC on a destination layout when a tag moved
-// (a copy over a name that held another digest), recording what it freed.
+// collect runs the engine's GC on a destination layout (Run calls it when
+// a tag moved: a copy over a name that held another digest), recording
+// what it freed.
 func (p *plan) collect(ctx context.Context, r *Report) error {
 	if p.opts.Destination.Layout == "" || p.opts.DryRun || p.opts.KeepUnreferenced {
-		return nil
-	}
-	moved := false
-	for _, it := range p.items {
-		moved = moved || it.result.Action == ActionCopied && it.held != "" && it.held != it.result.Digest
-	}
-	if !moved {
 		return nil
 	}
 	blobs, bytes, err := collect(ctx, p.opts.Destination.Sys, p.opts.Destination.Layout)

@@ -1,0 +1,88 @@
+package layout
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// TestNamesMatchesIndex is the differential test of Names: on texts that
+// hide an asked annotation (escaped key, key only as a value, empty value,
+// a repeated key), random index.json texts and the index codec's fuzz
+// corpus (what Scan takes and what it leaves to encoding/json), Names
+// gives what the full decode gives: every named entry in order, its
+// digest and the asked annotations it has, or the same error.
+func TestNamesMatchesIndex(t *testing.T) {
+	ctx := context.Background()
+	d0, d1 := testDigests[0].String(), testDigests[1].String()
+	entry := func(name, ann string) string {
+		return `{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"` + d0 + `","size":1,"annotations":{"org.opencontainers.image.ref.name":"` + name + `"` + ann + `}}`
+	}
+	texts := []string{
+		`{"schemaVersion":2,"manifests":[]}`,
+		`{"schemaVersion":2,"manifests":[` + entry("a", `,"k":"v"`) + `,` + entry("b", "") + `,{"digest":"` + d1 + `"}]}`,
+		`{"schemaVersion":2,"manifests":[` + entry("a", `,"\u006b":"escaped key"`) + `]}`,
+		`{"schemaVersion":2,"manifests":[` + entry("a", `,"other":"k"`) + `,` + entry("k", "") + `]}`,
+		`{"schemaVersion":2,"manifests":[` + entry("a", `,"k":""`) + `]}`,
+		`{"schemaVersion":2,"manifests":[` + entry("a", `,"k":"first","k":"last"`) + `]}`,
+		`{"schemaVersion":2,"manifests":[` + entry("a", `,"k":"é\u2028"`) + `,` + entry(`\u0062`, `,"`+AnnotationSubject+`":"`+d1+`"`) + `]}`,
+		`{"schemaVersion":2,"manifests":[` + entry("a", `,"`+AnnotationSubjectRoot+`":"`+d1+`","`+AnnotationSubject+`":""`) + `]}`,
+		`{"schemaVersion":3,"manifests":[]}`,
+		`{"schemaVersion":2,"manifests":[` + entry("a", "") + `,]}`,
+		`{"schemaVersion":2,"manifests":[{"digest":"` + d0 + `","digest":"` + d1 + `","annotations":{"org.opencontainers.image.ref.name":"a","k":1}}]}`,
+	}
+	r := rand.New(rand.NewPCG(16, 3))
+	for range 150 {
+		texts = append(texts, randomIndexText(r))
+	}
+	corpus := filepath.Join("internal", "indexjson", "testdata", "fuzz", "FuzzIndexJSON")
+	files, err := os.ReadDir(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		texts = append(texts, string(readCorpusFile(t, filepath.Join(corpus, f.Name()))))
+	}
+	keys := []string{AnnotationSubject, AnnotationSubjectRoot, "k", "x"}
+	type named struct {
+		Name string
+		Desc imgspecv1.Descriptor
+	}
+	l, dir := gtCreate(t)
+	for _, text := range texts {
+		gtWriteRaw(t, filepath.Join(dir, "index.json"), []byte(text))
+		var got []named
+		seq, gotErr := l.Names(ctx, keys...)
+		if gotErr == nil {
+			for name, d := range seq {
+				got = append(got, named{name, d})
+			}
+		}
+		var want []named
+		idx, wantErr := l.Index(ctx)
+		if wantErr == nil {
+			for _, e := range idx.Manifests {
+				if name := e.Annotations[imgspecv1.AnnotationRefName]; name != "" {
+					d := imgspecv1.Descriptor{Digest: e.Digest}
+					for _, k := range keys {
+						if v := e.Annotations[k]; v != "" {
+							if d.Annotations == nil {
+								d.Annotations = map[string]string{}
+							}
+							d.Annotations[k] = v
+						}
+					}
+					want = append(want, named{name, d})
+				}
+			}
+		}
+		if errText(gotErr) != errText(wantErr) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("in %s:\nNames %v, %v\nIndex %v, %v", text, got, gotErr, want, wantErr)
+		}
+	}
+}
