@@ -8,9 +8,10 @@ import (
 
 // An index.json of 100,000 tags is 100,000 entries of one shape, the
 // compact text json.Marshal writes for a descriptor with a media type, a
-// digest, a size and plain annotations:
+// digest, a size, plain annotations and, when ocilayout wrote it, a
+// platform:
 //
-//	{"mediaType":"…","digest":"sha256:…","size":N,"annotations":{"org.opencontainers.image.ref.name":"…"}}
+//	{"mediaType":"…","digest":"sha256:…","size":N,"annotations":{"org.opencontainers.image.ref.name":"…"},"platform":{"architecture":"amd64","os":"linux"}}
 //
 // ocilayout, skopeo, oras, crane and regctl all write that text. The
 // general grammar (descriptor) spends most of Scan's time on what this
@@ -31,6 +32,7 @@ const (
 	quickSize        = `,"size":`
 	quickAnnotations = `,"annotations":{"`
 	quickRefName     = imgspecv1.AnnotationRefName + `":"`
+	quickPlatform    = `,"platform":{"architecture":"`
 )
 
 // quickEntry parses the entry at the parser into k if it has the common
@@ -76,17 +78,23 @@ func (p *indexParser) quickEntry(k *keys) bool {
 		return false
 	}
 	e := Entry{Start: int32(start), Digest: digest}
-	switch {
-	case strings.HasPrefix(s[i:], "}"):
-		i++
-	case strings.HasPrefix(s[i:], quickAnnotations):
-		var ok bool
+	var ok bool
+	if strings.HasPrefix(s[i:], quickAnnotations) {
 		if i, ok = quickAnnotationKeys(s, i+len(quickAnnotations), &e); !ok {
 			return false
 		}
-	default:
+	}
+	// ocilayout's destination records each image's platform, so most
+	// entries it writes end with one.
+	if strings.HasPrefix(s[i:], quickPlatform) {
+		if i, ok = quickPlatformEnd(s, i+len(quickPlatform)); !ok {
+			return false
+		}
+	}
+	if !strings.HasPrefix(s[i:], "}") {
 		return false
 	}
+	i++
 	e.End = int32(i)
 	p.pos = i
 	k.e = e
@@ -108,9 +116,9 @@ func quickValue(s string, i int) (v Str, next int, ok bool) {
 }
 
 // quickAnnotationKeys reads annotations of plain keys and values from s[i]
-// (just after the first key's opening quote) to the end of the entry
-// ("}}"), keeping the values Entry holds as annotationKeys does (the last
-// of a repeated key wins). It returns the offset after the entry.
+// (just after the first key's opening quote) to their closing "}",
+// keeping the values Entry holds as annotationKeys does (the last of a
+// repeated key wins). It returns the offset after the "}".
 func quickAnnotationKeys(s string, i int, e *Entry) (int, bool) {
 	for {
 		var key string
@@ -138,10 +146,40 @@ func quickAnnotationKeys(s string, i int, e *Entry) (int, bool) {
 		switch {
 		case strings.HasPrefix(s[next:], `,"`):
 			i = next + 2
-		case strings.HasPrefix(s[next:], "}}"):
-			return next + 2, true
+		case strings.HasPrefix(s[next:], "}"):
+			return next + 1, true
 		default:
 			return 0, false
 		}
 	}
+}
+
+// quickPlatformEnd reads a platform as json.Marshal writes the common ones,
+// from s[i] (just after the architecture's opening quote): the
+// architecture, the os, then an os.version and a variant if present, all
+// plain strings, to the closing "}". It returns the offset after it.
+// Anything else (os.features, another order, an escape) is left to
+// descriptor, whose encoding/json takes the same text as this does.
+func quickPlatformEnd(s string, i int) (int, bool) {
+	_, i, ok := quickValue(s, i)
+	if !ok || !strings.HasPrefix(s[i:], `,"os":"`) {
+		return 0, false
+	}
+	if _, i, ok = quickValue(s, i+len(`,"os":"`)); !ok {
+		return 0, false
+	}
+	if strings.HasPrefix(s[i:], `,"os.version":"`) {
+		if _, i, ok = quickValue(s, i+len(`,"os.version":"`)); !ok {
+			return 0, false
+		}
+	}
+	if strings.HasPrefix(s[i:], `,"variant":"`) {
+		if _, i, ok = quickValue(s, i+len(`,"variant":"`)); !ok {
+			return 0, false
+		}
+	}
+	if !strings.HasPrefix(s[i:], "}") {
+		return 0, false
+	}
+	return i + 1, true
 }
