@@ -23,6 +23,12 @@ func benchTags() int {
 // benchTagged returns a layout whose index.json has benchTags() entries
 // tagged t0.. over one manifest.
 func benchTagged(b testing.TB) (*Layout, imgspecv1.Descriptor) {
+	return benchTaggedWith(b, nil)
+}
+
+// benchTaggedWith is benchTagged with platform in every entry (nil: none),
+// as ocilayout's destination records it.
+func benchTaggedWith(b testing.TB, platform *imgspecv1.Platform) (*Layout, imgspecv1.Descriptor) {
 	b.Helper()
 	dir := b.TempDir()
 	l, err := Create(dir)
@@ -35,6 +41,7 @@ func benchTagged(b testing.TB) (*Layout, imgspecv1.Descriptor) {
 		for i := range benchTags() {
 			e := desc
 			e.Annotations = map[string]string{imgspecv1.AnnotationRefName: "t" + strconv.Itoa(i)}
+			e.Platform = platform
 			idx.Manifests = append(idx.Manifests, e)
 		}
 		return nil
@@ -132,6 +139,19 @@ func BenchmarkIndexAtScale(b *testing.B) {
 		}
 	})
 	b.Run("lookup", func(b *testing.B) {
+		sel, _ := byName("t" + strconv.Itoa(atScale/2))
+		defer reportCPU(b)()
+		for b.Loop() {
+			if _, err := l.Lookup(ctx, sel); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("lookup-platforms", func(b *testing.B) {
+		// The entries as ocilayout copies write them: each with the
+		// image's platform.
+		b.Setenv("BENCH_TAGS", strconv.Itoa(atScale))
+		l, _ := benchTaggedWith(b, &imgspecv1.Platform{Architecture: "amd64", OS: "linux"})
 		sel, _ := byName("t" + strconv.Itoa(atScale/2))
 		defer reportCPU(b)()
 		for b.Loop() {
