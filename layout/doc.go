@@ -13,7 +13,8 @@
 //
 //	layout.go      Open, Create, options; the files ocilayout adds
 //	index.go       reading index.json; Update and IndexTx, the one way it changes
-//	names.go       every name of index.json with its digest, scanned (Names)
+//	indexentries.go  every entry's type, digest, size, name and asked annotations, scanned (IndexEntries)
+//	image.go       an image and its referrers from one read of index.json (LookupImage)
 //	referrers.go   artifacts that refer to a manifest: Attach, Referrers, fallback tags
 //	orphans.go     which entries are referrers (any tool's), and when they leave
 //	selector.go    the NAME | @N | @DIGEST grammar

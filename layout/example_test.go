@@ -237,37 +237,3 @@ func ExampleLayout_GC() {
 	// 2 blobs removed
 	// 0 problems, 3 blobs verified
 }
-
-// Listing every name of a layout and the digest it holds, as sync does,
-// without decoding index.json: of each entry's annotations only those
-// asked for are returned.
-func ExampleLayout_Names() {
-	ctx := context.Background()
-	dir := exampleDir()
-	defer os.RemoveAll(filepath.Dir(dir))
-	l, err := layout.Create(dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer l.Close()
-	v1, v2 := putImage(ctx, l, "one"), putImage(ctx, l, "two")
-	v2.Annotations = map[string]string{"org.example.origin": "upstream"}
-	if err := l.Update(ctx, func(tx *layout.IndexTx) error {
-		if err := tx.Tag(v1, "app:v1"); err != nil {
-			return err
-		}
-		return tx.Tag(v2, "app:v2")
-	}); err != nil {
-		log.Fatal(err)
-	}
-	names, err := l.Names(ctx, "org.example.origin")
-	if err != nil {
-		log.Fatal(err)
-	}
-	for name, d := range names {
-		fmt.Printf("%s %v %q\n", name, d.Digest == v1.Digest, d.Annotations["org.example.origin"])
-	}
-	// Output:
-	// app:v1 true ""
-	// app:v2 false "upstream"
-}

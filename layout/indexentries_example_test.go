@@ -45,3 +45,36 @@ func ExampleLayout_IndexEntries() {
 	// Output:
 	// 2 application/vnd.oci.image.manifest.v1+json true true
 }
+
+// Listing every name of a layout with the digest it holds and one
+// annotation, as sync does: of each entry's annotations only those asked
+// for are given.
+func ExampleLayout_IndexEntries_annotations() {
+	ctx := context.Background()
+	dir := exampleDir()
+	defer os.RemoveAll(filepath.Dir(dir))
+	l, err := layout.Create(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	v1, v2 := putImage(ctx, l, "one"), putImage(ctx, l, "two")
+	v2.Annotations = map[string]string{"org.example.origin": "upstream", "org.example.other": "x"}
+	if err := l.Update(ctx, func(tx *layout.IndexTx) error {
+		if err := tx.Tag(v1, "app:v1"); err != nil {
+			return err
+		}
+		return tx.Tag(v2, "app:v2")
+	}); err != nil {
+		log.Fatal(err)
+	}
+	err = l.IndexEntries(ctx, func(d imgspecv1.Descriptor, name, _ string) {
+		fmt.Printf("%s %v %v\n", name, d.Digest == v1.Digest, d.Annotations)
+	}, "org.example.origin")
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// app:v1 true map[]
+	// app:v2 false map[org.example.origin:upstream]
+}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"maps"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/ocilayout/ocilayout/internal/imageopts"
@@ -50,7 +51,7 @@ type layoutEntry struct {
 // their fallback tags) are left out: they travel with their subject, never
 // as images of their own. A missing layout holds nothing (the first sync
 // creates it): exists is false. The index is scanned, not decoded
-// (layout.Names: at 100,000 names decoding it whole was most of a no-op
+// (layout.IndexEntries: at 100,000 names decoding it whole was most of a no-op
 // re-sync's memory), and each keeps what it needs while the index's text
 // is still live, which is the peak of a sync that copies nothing.
 func layoutNames(ctx context.Context, dir string, each func(layoutEntry)) (exists bool, err error) {
@@ -62,17 +63,23 @@ func layoutNames(ctx context.Context, dir string, each func(layoutEntry)) (exist
 		return false, err
 	}
 	defer l.Close()
-	names, err := l.Names(ctx, layout.AnnotationSubject, annotationSourceDigest)
+	// The strings IndexEntries gives are the index's text: each is copied
+	// so that the text can go, and a digest that the entry before held too
+	// (the names a sync gave one image) is copied once for the run.
+	n := 0
+	var last digest.Digest
+	err = l.IndexEntries(ctx, func(d imgspecv1.Descriptor, name, subject string) {
+		if name == "" || subject != "" {
+			return
+		}
+		if d.Digest != last {
+			last = digest.Digest(strings.Clone(string(d.Digest)))
+		}
+		each(layoutEntry{name: strings.Clone(name), digest: last, source: strings.Clone(d.Annotations[annotationSourceDigest])})
+		n++
+	}, annotationSourceDigest)
 	if err != nil {
 		return true, err
-	}
-	n := 0
-	for name, e := range names {
-		if e.Annotations[layout.AnnotationSubject] != "" {
-			continue
-		}
-		each(layoutEntry{name: name, digest: e.Digest, source: e.Annotations[annotationSourceDigest]})
-		n++
 	}
 	if n >= largeLayout {
 		// The index's text (20 to 30 MB at 100,000 names) is garbage now,
