@@ -2,8 +2,6 @@ package layout
 
 import (
 	"context"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -37,18 +35,7 @@ func TestIndexEntriesAnnotations(t *testing.T) {
 		`{"schemaVersion":2,"manifests":[` + entry("a", "") + `,]}`,
 		`{"schemaVersion":2,"manifests":[{"digest":"` + d0 + `","digest":"` + d1 + `","annotations":{"org.opencontainers.image.ref.name":"a","k":1}}]}`,
 	}
-	r := rand.New(rand.NewPCG(16, 3))
-	for range 150 {
-		texts = append(texts, randomIndexText(r))
-	}
-	corpus := filepath.Join("internal", "indexjson", "testdata", "fuzz", "FuzzIndexJSON")
-	files, err := os.ReadDir(corpus)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		texts = append(texts, string(readCorpusFile(t, filepath.Join(corpus, f.Name()))))
-	}
+	texts = append(texts, differentialTexts(t, 16)...)
 	keys := []string{AnnotationSubject, AnnotationSubjectRoot, "k", "x"}
 	type named struct {
 		Name string
