@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ocilayout/ocilayout/layout/internal/atomicfile"
@@ -63,6 +64,8 @@ type Layout struct {
 
 	lockTimeout time.Duration // see WithLockTimeout
 	lockNotify  func(string)
+
+	pending sync.WaitGroup // removals started by removeLater; Close waits for them
 }
 
 // Open opens the existing layout at dir for reading. It needs no write
@@ -204,6 +207,7 @@ func (l *Layout) Dir() string { return l.dir }
 
 // Close releases the layout's directory handles.
 func (l *Layout) Close() error {
+	l.pending.Wait()
 	var errs []error
 	if r := l.blobs.Root(); r != nil {
 		errs = append(errs, r.Close())

@@ -67,6 +67,27 @@ func Commit(root *os.Root, f *os.File, tmp, name string) (retErr error) {
 	return SyncDir(root, path.Dir(name))
 }
 
+// Keep gives the file name a second name, a fresh temp name beside it,
+// and returns that name. Replacing a large file by rename frees its blocks
+// inside the rename (on ext4, 7 ms for a 21 MB index.json, while its lock
+// is held); with a second name the rename only drops a link, and the
+// caller removes the old content afterwards, when it suits it. A crash in
+// between leaves the second name as a temp file, which gc reclaims.
+func Keep(root *os.Root, name string) (string, error) {
+	for range 10 {
+		tmp := path.Join(path.Dir(name), tempName())
+		err := root.Link(name, tmp)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("linking %s to %s: %w", path.Join(root.Name(), name), tmp, err)
+		}
+		return tmp, nil
+	}
+	return "", fmt.Errorf("linking %s: too many collisions", path.Join(root.Name(), name))
+}
+
 // SyncDir fsyncs a directory so that entries created or renamed in it are
 // on disk.
 func SyncDir(root *os.Root, dir string) error {
