@@ -47,17 +47,19 @@ func (l *Layout) writeIndex(idx *imgspecv1.Index) error {
 // replaced (atomicfile.Keep), and is removed in the background: freeing a
 // 21 MB file took 7 ms of the rename, under the lock, of a 50 ms tag add.
 func (l *Layout) writeIndexWith(encode func(w *bufio.Writer) error) error {
-	var old string
-	if fi, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil && fi.Size() >= largeIndex {
+	var size int64 // the current index.json's, 0 when there is none
+	if fi, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil {
+		size = fi.Size()
+	}
+	if size >= largeIndex {
 		// Best effort: without the second name the rename frees the old
 		// text itself, as it always did.
-		old, _ = atomicfile.Keep(l.root, imgspecv1.ImageIndexFile)
-	}
-	if old != "" {
-		defer l.removeLater(old)
+		if old, err := atomicfile.Keep(l.root, imgspecv1.ImageIndexFile); err == nil {
+			defer l.removeLater(old)
+		}
 	}
 	err := atomicfile.WriteFunc(l.root, imgspecv1.ImageIndexFile, func(w *bufio.Writer) error {
-		lw := l.limitIndexWriter(w)
+		lw := l.limitIndexWriter(w, size)
 		if err := encode(lw); err != nil {
 			return err
 		}

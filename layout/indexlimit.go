@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // How index.json's size is bounded. Readers refuse an index.json larger
@@ -39,14 +37,10 @@ func indexLimit(ctx context.Context) int64 {
 }
 
 // indexWriteLimit is the largest index.json a write may leave: what
-// readers accept, or, when the current one is already larger, its size
-// (a repair must be able to shrink it step by step).
-func (l *Layout) indexWriteLimit() int64 {
-	limit := maxIndexSize
-	if fi, err := l.root.Stat(imgspecv1.ImageIndexFile); err == nil && fi.Size() > limit {
-		limit = fi.Size()
-	}
-	return limit
+// readers accept, or, when the current one (of size current) is already
+// larger, its size (a repair must be able to shrink it step by step).
+func indexWriteLimit(current int64) int64 {
+	return max(maxIndexSize, current)
 }
 
 // limitedWriter fails a write that would take the total past n bytes.
@@ -84,7 +78,8 @@ func (lw *limitedWriter) take(n int) error {
 }
 
 // limitIndexWriter wraps w so that writing more than the index write limit
-// fails before the file is renamed into place.
-func (l *Layout) limitIndexWriter(w *bufio.Writer) *bufio.Writer {
-	return bufio.NewWriterSize(&limitedWriter{w: w, n: l.indexWriteLimit(), what: "index.json of " + l.dir}, 64<<10)
+// (for a current index.json of size current) fails before the file is
+// renamed into place.
+func (l *Layout) limitIndexWriter(w *bufio.Writer, current int64) *bufio.Writer {
+	return bufio.NewWriterSize(&limitedWriter{w: w, n: indexWriteLimit(current), what: "index.json of " + l.dir}, 64<<10)
 }
