@@ -31,18 +31,30 @@ func tempName() string {
 // starts with Prefix so that GC can recognise and reclaim it after a
 // crash, and readers never mistake it for a blob.
 func Create(root *os.Root, dir string) (*os.File, string, error) {
+	var f *os.File
+	name, err := newTempName(dir, func(name string) (err error) {
+		f, err = root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("creating temp file in %s: %w", path.Join(root.Name(), dir), err)
+	}
+	return f, name, nil
+}
+
+// newTempName calls try with fresh temp names in dir until one does not
+// fail with fs.ErrExist, and returns that name; a name is random, so a
+// second collision is all but impossible, and ten end the attempts.
+func newTempName(dir string, try func(name string) error) (string, error) {
 	for range 10 {
 		name := path.Join(dir, tempName())
-		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		err := try(name)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
-		if err != nil {
-			return nil, "", fmt.Errorf("creating temp file in %s: %w", path.Join(root.Name(), dir), err)
-		}
-		return f, name, nil
+		return name, err
 	}
-	return nil, "", fmt.Errorf("creating temp file in %s: too many collisions", root.Name())
+	return "", errors.New("too many collisions")
 }
 
 // Commit makes f durable and moves it to name: fsync the data, close,
@@ -74,18 +86,11 @@ func Commit(root *os.Root, f *os.File, tmp, name string) (retErr error) {
 // caller removes the old content afterwards, when it suits it. A crash in
 // between leaves the second name as a temp file, which gc reclaims.
 func Keep(root *os.Root, name string) (string, error) {
-	for range 10 {
-		tmp := path.Join(path.Dir(name), tempName())
-		err := root.Link(name, tmp)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("linking %s to %s: %w", path.Join(root.Name(), name), tmp, err)
-		}
-		return tmp, nil
+	tmp, err := newTempName(path.Dir(name), func(tmp string) error { return root.Link(name, tmp) })
+	if err != nil {
+		return "", fmt.Errorf("linking %s to a temp name: %w", path.Join(root.Name(), name), err)
 	}
-	return "", fmt.Errorf("linking %s: too many collisions", path.Join(root.Name(), name))
+	return tmp, nil
 }
 
 // SyncDir fsyncs a directory so that entries created or renamed in it are
