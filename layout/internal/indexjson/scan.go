@@ -235,14 +235,12 @@ func (p *indexParser) annotationKeys(k *keys) bool {
 // the first byte that is not plain: for a value of known length (a
 // digest's hex) one test at the end costs less than a branch per word.
 func isPlain(s string) bool {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	var m uint64
 	for len(s) >= 8 {
-		x := le64(s)
-		m |= (x - lo*0x20) | ((x ^ (lo * '"')) - lo) | ((x ^ (lo * '\\')) - lo) | x
+		m |= notPlain(le64(s))
 		s = s[8:]
 	}
-	return m&hi == 0 && plainPrefix(s) == len(s)
+	return m == 0 && plainPrefix(s) == len(s)
 }
 
 // plainPrefix returns the length of the longest prefix of s holding no
@@ -251,22 +249,11 @@ func isPlain(s string) bool {
 // such strings (digests, media types, names) and this loop is most of
 // Scan's time.
 func plainPrefix(s string) int {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	n := len(s)
 	// s is resliced rather than indexed, so that the length check of the
 	// loop covers the eight loads (with s[i+7] the compiler checked each).
 	for len(s) >= 8 {
-		x := le64(s)
-		q := x ^ (lo * '"')
-		b := x ^ (lo * '\\')
-		// A byte's high bit is set in m when it is below 0x20 (x-0x20
-		// wraps), a quote or a backslash (q or b is 0 there, and -1 wraps)
-		// or non-ASCII (x's own high bit; q-1 and b-1 flag nothing else
-		// among ASCII bytes). A subtraction borrows only out of a flagged
-		// byte, so it may flag bytes above the first flagged one but never
-		// below: the lowest flag is exact.
-		m := ((x - lo*0x20) | (q - lo) | (b - lo) | x) & hi
-		if m != 0 {
+		if m := notPlain(le64(s)); m != 0 {
 			return n - len(s) + bits.TrailingZeros64(m)/8
 		}
 		s = s[8:]
@@ -277,4 +264,19 @@ func plainPrefix(s string) int {
 		}
 	}
 	return n
+}
+
+// notPlain flags the bytes of x (eight of a string, little-endian) that
+// end a plain string: a byte's high bit is set in the result when it is
+// below 0x20 (x-0x20 wraps), a quote or a backslash (q or b is 0 there,
+// and -1 wraps) or non-ASCII (x's own high bit; q-1 and b-1 flag nothing
+// else among ASCII bytes). A subtraction borrows only out of a flagged
+// byte, so it may flag bytes above the first flagged one but never below:
+// the lowest flag is exact, and the result is 0 exactly when all eight
+// are plain.
+func notPlain(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lo * '"')
+	b := x ^ (lo * '\\')
+	return ((x - lo*0x20) | (q - lo) | (b - lo) | x) & hi
 }
