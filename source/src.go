@@ -20,13 +20,14 @@ import (
 
 // imageSource is an ImageSource over one entry of a layout.
 type imageSource struct {
-	ref    types.ImageReference
-	sys    *types.SystemContext
-	layout *layout.Layout
-	image  *layout.Image        // desc and its referrers as index.json held them at New
-	lease  *layout.Lease        // held until Close: gc keeps what desc reaches
-	desc   imgspecv1.Descriptor // the resolved top-level manifest or index
-	opts   imageopts.Options
+	ref types.ImageReference
+	sys *types.SystemContext
+	// image is the resolved top-level manifest or index (its Descriptor)
+	// and its referrers as index.json held them at New, in its layout
+	// (image.Layout, which the source reads blobs from).
+	image *layout.Image
+	lease *layout.Lease // held until Close: gc keeps what image reaches
+	opts  imageopts.Options
 
 	mu    sync.Mutex                // guards links
 	links []*linkcache.Registration // blob locations offered to destinations until Close
@@ -57,7 +58,7 @@ func New(ctx context.Context, sys *types.SystemContext, ref types.ImageReference
 		l.Close()
 		return nil, err
 	}
-	return &imageSource{ref: ref, sys: sys, layout: l, image: im, lease: lease, desc: im.Descriptor, opts: opts}, nil
+	return &imageSource{ref: ref, sys: sys, image: im, lease: lease, opts: opts}, nil
 }
 
 // Reference returns the reference used to set up this source, as the user
@@ -74,18 +75,18 @@ func (s *imageSource) Close() error {
 	s.links = nil
 	s.mu.Unlock()
 	s.lease.Release()
-	return s.layout.Close()
+	return s.image.Layout.Close()
 }
 
 // GetManifest returns the selected manifest, or the instance instanceDigest
 // of the selected index, with its MIME type. The bytes are verified against
 // the digest (and, for the top level, the size) that names them.
 func (s *imageSource) GetManifest(ctx context.Context, instanceDigest *digest.Digest) ([]byte, string, error) {
-	desc := s.desc
+	desc := s.image.Descriptor
 	if instanceDigest != nil {
 		desc = imgspecv1.Descriptor{Digest: *instanceDigest, Size: -1}
 	}
-	data, err := s.layout.ReadBlob(ctx, desc.Digest, desc.Size)
+	data, err := s.image.Layout.ReadBlob(ctx, desc.Digest, desc.Size)
 	if err != nil {
 		return nil, "", err
 	}
@@ -101,7 +102,7 @@ func (s *imageSource) GetManifest(ctx context.Context, instanceDigest *digest.Di
 // was tuned to check sizes only), or the size on disk differs from
 // info.Size, with a *layout.IntegrityError naming the digest.
 func (s *imageSource) GetBlob(ctx context.Context, info types.BlobInfo, _ types.BlobInfoCache) (io.ReadCloser, int64, error) {
-	return s.layout.BlobReader(ctx, info.Digest, info.Size, s.opts.Blob()...)
+	return s.image.Layout.BlobReader(ctx, info.Digest, info.Size, s.opts.Blob()...)
 }
 
 // HasThreadSafeGetBlob is true: each GetBlob opens its own file, so
@@ -119,7 +120,7 @@ func (s *imageSource) LayerInfosForCopy(ctx context.Context, instanceDigest *dig
 		return nil, err
 	}
 	if m, err := manifest.FromBlob(data, mt); err == nil {
-		if dir, dev, err := s.layout.BlobLocation(); err == nil {
+		if dir, dev, err := s.image.Layout.BlobLocation(); err == nil {
 			var blobs []types.BlobInfo
 			for _, li := range m.LayerInfos() {
 				blobs = append(blobs, li.BlobInfo)
@@ -140,7 +141,7 @@ func (s *imageSource) LayerInfosForCopy(ctx context.Context, instanceDigest *dig
 // signature is returned only if its artifact and bytes verify against
 // their digests and the artifact's subject is this manifest.
 func (s *imageSource) GetSignatures(ctx context.Context, instanceDigest *digest.Digest) ([][]byte, error) {
-	subject := s.desc.Digest
+	subject := s.image.Descriptor.Digest
 	if instanceDigest != nil {
 		subject = *instanceDigest
 	}
