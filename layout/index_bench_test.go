@@ -150,7 +150,6 @@ func BenchmarkIndexAtScale(b *testing.B) {
 	b.Run("lookup-platforms", func(b *testing.B) {
 		// The entries as ocilayout copies write them: each with the
 		// image's platform.
-		b.Setenv("BENCH_TAGS", strconv.Itoa(atScale))
 		l, _ := benchTaggedWith(b, &imgspecv1.Platform{Architecture: "amd64", OS: "linux"})
 		sel, _ := byName("t" + strconv.Itoa(atScale/2))
 		defer reportCPU(b)()
