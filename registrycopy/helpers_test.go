@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,9 +86,16 @@ type env struct {
 }
 
 func newEnv(t *testing.T) env {
+	return newEnvWith(t, func(h http.Handler) http.Handler { return h })
+}
+
+// newEnvWith is newEnv with the registry behind wrap (a hostile one).
+func newEnvWith(t *testing.T, wrap func(http.Handler) http.Handler) env {
 	conf := filepath.Join(t.TempDir(), "registries.conf")
 	fixture.WriteFile(t, conf, nil)
-	return env{host: fixture.StartRegistry(t), sys: &types.SystemContext{
+	srv := httptest.NewServer(wrap(fixture.RegistryApp()))
+	t.Cleanup(srv.Close)
+	return env{host: strings.TrimPrefix(srv.URL, "http://"), sys: &types.SystemContext{
 		DockerInsecureSkipTLSVerify: types.OptionalBoolTrue,
 		BlobInfoCacheDir:            t.TempDir(),
 		SystemRegistriesConfPath:    conf,

@@ -2,6 +2,7 @@ package registrycopy
 
 import (
 	"context"
+	"io"
 	"sync"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -10,8 +11,11 @@ import (
 // eachBlob runs copyBlob for every blob, r.parallel at a time (or as the
 // caller's ConcurrentBlobCopiesSemaphore allows, shared with its other
 // copies, as copy.Image does), and returns the first error, which cancels
-// the others.
-func (r *route) eachBlob(ctx context.Context, ds []imgspecv1.Descriptor, copyBlob func(context.Context, imgspecv1.Descriptor) error) error {
+// the others. A blob's place is given up when copyBlob returns, or
+// earlier, when it calls done: a pull calls it once the blob's last byte
+// has arrived, so the next blob's GET starts while this one's fsync
+// waits for the disk (the places bound the streams, not the syncs).
+func (r *route) eachBlob(ctx context.Context, ds []imgspecv1.Descriptor, copyBlob func(ctx context.Context, b imgspecv1.Descriptor, done func()) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	acquire, release := r.slots(len(ds))
@@ -24,8 +28,9 @@ func (r *route) eachBlob(ctx context.Context, ds []imgspecv1.Descriptor, copyBlo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer release()
-			if err := copyBlob(ctx, d); err != nil {
+			done := sync.OnceFunc(release)
+			defer done()
+			if err := copyBlob(ctx, d, done); err != nil {
 				cancel(err) // only the first cause is kept
 			}
 		}()
@@ -53,4 +58,19 @@ func (r *route) slots(n int) (func(context.Context) error, func()) {
 		}
 	}
 	return acquire, func() { <-sem }
+}
+
+// atEOF calls done when r has given its last byte (io.EOF), before the
+// reader's consumer goes on to what follows the stream.
+type atEOF struct {
+	r    io.Reader
+	done func()
+}
+
+func (a atEOF) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err == io.EOF {
+		a.done()
+	}
+	return n, err
 }

@@ -18,10 +18,11 @@ import (
 // manifest, then the index entry in one Layout.Update at Commit, under
 // the destination's write lease.
 //
-// Each blob is streamed from its GET into PutBlob, all of them at once,
+// Each blob is streamed from its GET into PutBlob, r.parallel at once,
 // hashed once on the way (PutBlob is given the size but no digest, so it
 // hashes whatever the destination's options; a blob whose content hashes
-// to another digest fails the copy, and the manifest is never written).
+// to another digest fails the copy, and index.json never names the
+// image: what was stored is garbage for gc).
 func (r *route) pull(ctx context.Context, dest, src types.ImageReference) ([]byte, error) {
 	rawSrc, m, mt, err := r.openSource(ctx, src)
 	if err != nil {
@@ -46,15 +47,22 @@ func (r *route) pull(ctx context.Context, dest, src types.ImageReference) ([]byt
 	fmt.Fprintf(r.report, "Copying directly from the registry (nothing to convert)\n")
 	cache := memory.New()
 	config := man.Config.Digest
-	err = r.eachBlob(ctx, blobs(man), func(ctx context.Context, b imgspecv1.Descriptor) error {
-		return r.pullBlob(ctx, rawSrc, d, cache, b, b.Digest == config)
+	err = r.eachBlob(ctx, blobs(man), func(ctx context.Context, b imgspecv1.Descriptor, done func()) error {
+		if err := r.pullBlob(ctx, rawSrc, d, cache, b, b.Digest == config, done); err != nil || b.Digest != config {
+			return err
+		}
+		// The manifest is the image's as it was fetched (nothing is
+		// converted), so it is stored as soon as the config it reads
+		// its platform from is in, while the layers still arrive: one
+		// blob write (and its fsyncs) less after the last layer.
+		fmt.Fprintf(r.report, "Writing manifest to image destination\n")
+		if err := d.PutManifest(ctx, m, nil); err != nil {
+			return fmt.Errorf("writing manifest: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	fmt.Fprintf(r.report, "Writing manifest to image destination\n")
-	if err := d.PutManifest(ctx, m, nil); err != nil {
-		return nil, fmt.Errorf("writing manifest: %w", err)
 	}
 	if err := d.Commit(ctx, image.UnparsedInstance(rawSrc, nil)); err != nil {
 		return nil, fmt.Errorf("committing the image to %s: %w", transportName(dest), err)
@@ -62,8 +70,9 @@ func (r *route) pull(ctx context.Context, dest, src types.ImageReference) ([]byt
 	return m, nil
 }
 
-// pullBlob puts blob b into d unless d already holds it intact.
-func (r *route) pullBlob(ctx context.Context, src types.ImageSource, d types.ImageDestination, cache types.BlobInfoCache, b imgspecv1.Descriptor, isConfig bool) error {
+// pullBlob puts blob b into d unless d already holds it intact, and
+// calls done once its last byte has arrived.
+func (r *route) pullBlob(ctx context.Context, src types.ImageSource, d types.ImageDestination, cache types.BlobInfoCache, b imgspecv1.Descriptor, isConfig bool, done func()) error {
 	what := blobKind(isConfig)
 	info := types.BlobInfo{Digest: b.Digest, Size: b.Size, MediaType: b.MediaType}
 	reused, _, err := d.TryReusingBlob(ctx, info, cache, false)
@@ -80,7 +89,7 @@ func (r *route) pullBlob(ctx context.Context, src types.ImageSource, d types.Ima
 		return fmt.Errorf("reading blob %s: %w", b.Digest, err)
 	}
 	defer rc.Close()
-	got, err := d.PutBlob(ctx, rc, types.BlobInfo{Size: b.Size, MediaType: b.MediaType}, cache, isConfig)
+	got, err := d.PutBlob(ctx, atEOF{r: rc, done: done}, types.BlobInfo{Size: b.Size, MediaType: b.MediaType}, cache, isConfig)
 	if err != nil {
 		return fmt.Errorf("writing blob %s: %w", b.Digest, err)
 	}

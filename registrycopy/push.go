@@ -69,7 +69,7 @@ func (r *route) push(ctx context.Context, dest, src types.ImageReference) ([]byt
 	fmt.Fprintf(r.report, "Copying directly to the registry (nothing to convert)\n")
 	bic := newBICLocation(blobinfocache.DefaultCache(r.o.DestinationCtx), named)
 	config := man.Config.Digest
-	err = r.eachBlob(ctx, blobs(man), func(ctx context.Context, b imgspecv1.Descriptor) error {
+	err = r.eachBlob(ctx, blobs(man), func(ctx context.Context, b imgspecv1.Descriptor, _ func()) error {
 		return r.pushBlob(ctx, l, repo, bic, b, b.Digest == config)
 	})
 	bic.wait()
