@@ -67,6 +67,57 @@ func TestScanInParts(t *testing.T) {
 	}
 }
 
+// TestScanInPartsInPlace: parts whose entries fit the room Scan sizes
+// (a descriptor per 200 bytes) are scanned into that one slice and joined
+// in it, with no slice of their own; parts of smaller entries grow out of
+// their room and are joined in a new slice. Either way, with escaped
+// names (decoded strings, renumbered when joined) in every part, the
+// entries are those of the scan in order.
+func TestScanInPartsInPlace(t *testing.T) {
+	index := func(n int, pad, hex string) string {
+		var entries []string
+		for i := range n {
+			name := "t" + strconv.Itoa(i) + pad
+			if i%7 == 3 {
+				name = `\u00e9` + name // decoded, not a substring of the text
+			}
+			entries = append(entries, `{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:`+hex+`","size":1,"annotations":{"org.opencontainers.image.ref.name":"`+name+`"}}`)
+		}
+		return `{"schemaVersion":2,"manifests":[` + strings.Join(entries, ",") + `]}`
+	}
+	for _, tt := range []struct {
+		name    string
+		text    string
+		parts   int
+		inPlace bool
+	}{
+		{"entries of 230 bytes, 2 parts", index(300, strings.Repeat("p", 20), strings.Repeat("b", 64)), 2, true},
+		{"entries of 230 bytes, 4 parts", index(300, strings.Repeat("p", 20), strings.Repeat("b", 64)), 4, true},
+		{"entries of 150 bytes, 2 parts", index(300, "", "b"), 2, false},
+		{"entries of 150 bytes, 4 parts", index(300, "", "b"), 4, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want, ok := Scan(tt.text)
+			if !ok {
+				t.Fatal("Scan in order refused the text")
+			}
+			p := indexParser{data: tt.text, pos: strings.Index(tt.text, "[") + 1}
+			s := &Scanned{Text: tt.text}
+			room := make([]Entry, 0, (len(tt.text)-p.pos)/200)
+			out := room
+			if !p.entriesParallel(s, tt.parts, &out) {
+				t.Fatal("parts not taken")
+			}
+			if !reflect.DeepEqual(out, want.Entries) || !reflect.DeepEqual(s.decoded, want.decoded) {
+				t.Fatalf("in parts:\n%+v\n%q\nin order:\n%+v\n%q", out, s.decoded, want.Entries, want.decoded)
+			}
+			if got := &out[0] == &room[:1][0]; got != tt.inPlace {
+				t.Errorf("joined in the room Scan sized: %v, want %v", got, tt.inPlace)
+			}
+		})
+	}
+}
+
 // TestNameKey: the names a large layout holds (t0 to t99999, versions
 // differing in one digit, long names differing near either end) almost
 // never share a key, so that a lookup compares few texts.
