@@ -32,6 +32,7 @@ type entryList struct {
 	digests  *chains                 // digest -> positions that held it
 	untagged *chains                 // digest -> positions that held it with no name
 	refs     []int                   // positions that held a subject or subject root; nil until asked
+	holders  holders                 // digest -> its first image entry, for Holder (holders.go)
 	viewed   []imgspecv1.Descriptor  // what Entries returned, kept up to date until an entry is dropped
 	viewAt   []int                   // position -> index in viewed (-1: dead), when some were dead; nil: the same
 }
@@ -91,6 +92,7 @@ func (l *entryList) set(i int, d *imgspecv1.Descriptor) {
 	oldName, oldDigest, oldUntagged := "", "", ""
 	if i < l.n {
 		oldName, oldDigest, oldUntagged = l.name(i), l.digest(i), l.untaggedDigest(i)
+		l.holderLeaves(i)
 	} else {
 		l.n++
 	}
@@ -98,6 +100,7 @@ func (l *entryList) set(i int, d *imgspecv1.Descriptor) {
 		l.changed = append(l.changed, make([]*imgspecv1.Descriptor, l.n-len(l.changed))...)
 	}
 	l.changed[i] = d
+	l.holderArrives(i, d)
 	if name := entryName(*d); l.names != nil && name != oldName {
 		l.names.add(name, i)
 	}
@@ -136,6 +139,7 @@ func (l *entryList) updateView(i int, d *imgspecv1.Descriptor) {
 
 // drop marks the entry at i dead.
 func (l *entryList) drop(i int) {
+	l.holderLeaves(i)
 	if len(l.dead) < l.n {
 		l.dead = append(l.dead, make([]bool, l.n-len(l.dead))...)
 	}

@@ -23,9 +23,8 @@ const (
 
 // runBatch is one sync's batch and the items waiting for its commit.
 type runBatch struct {
-	b       *batch
-	redo    func(*item) // an item whose batch failed, alone and unbatched
-	entries entryCache  // for the names deferTag gives held images
+	b    *batch
+	redo func(*item) // an item whose batch failed, alone and unbatched
 
 	mu      sync.Mutex // guards waiting and last
 	waiting []*item

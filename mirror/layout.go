@@ -12,7 +12,6 @@ import (
 	"maps"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/ocilayout/ocilayout/internal/imageopts"
 	"github.com/ocilayout/ocilayout/layout"
@@ -190,16 +189,17 @@ func tagExisting(ctx context.Context, sys *types.SystemContext, dir string, d di
 	return l.Update(ctx, func(tx *layout.IndexTx) error { return tagIn(tx, d, name, wantIndex) })
 }
 
-// tagIn is tagExisting inside an index transaction.
+// tagIn is tagExisting inside an index transaction. The entry holding d
+// is found without decoding the others (IndexTx.Holder).
 func tagIn(tx *layout.IndexTx, d digest.Digest, name string, wantIndex bool) error {
-	for _, e := range tx.Entries() {
-		isIndex := e.MediaType == imgspecv1.MediaTypeImageIndex || e.MediaType == manifest.DockerV2ListMediaType
-		if e.Digest != d || e.Annotations[layout.AnnotationSubject] != "" || (!wantIndex && isIndex) {
-			continue
-		}
-		return tx.Tag(heldDescriptor(e), name)
+	e, ok := tx.Holder(d)
+	if !ok {
+		return errNotHeld
 	}
-	return errNotHeld
+	if isIndex := e.MediaType == imgspecv1.MediaTypeImageIndex || e.MediaType == manifest.DockerV2ListMediaType; isIndex && !wantIndex {
+		return errNotHeld
+	}
+	return tx.Tag(heldDescriptor(e), name)
 }
 
 // batch is the index transaction that many copies into one layout share
@@ -217,52 +217,19 @@ func batched(dest types.ImageReference, b *batch) types.ImageReference {
 }
 
 // deferTag queues, in b, naming d as name; notHeld runs (inside the
-// transaction) when no entry holds d, and the caller copies instead. c
-// finds the entry holding d without a scan of the whole index per name.
-func deferTag(b *batch, c *entryCache, d digest.Digest, name string, notHeld func()) {
+// transaction) when no entry holds d, and the caller copies instead.
+// IndexTx.Holder finds the entry holding d without decoding the index's
+// entries, once a name: at 100,000 names in batches of 256, decoding them
+// for each batch was half a first sync's time.
+func deferTag(b *batch, d digest.Digest, name string, notHeld func()) {
 	b.Defer(func(tx *layout.IndexTx) error {
-		e, ok := c.find(tx, d)
+		e, ok := tx.Holder(d)
 		if !ok {
 			notHeld()
 			return nil
 		}
-		return tx.Tag(e, name)
+		return tx.Tag(heldDescriptor(e), name)
 	})
-}
-
-// entryCache is, for the transaction a batch commits, the descriptor
-// tagIn would use for each digest (that of the first image entry holding
-// it), built once per transaction: a batch naming 256 images in an index
-// of 100,000 entries otherwise scans it 256 times. The entries a
-// transaction drops (a tag move) keep their blobs, under the batch's
-// lease, so naming a digest found here stays sound.
-type entryCache struct {
-	mu       sync.Mutex
-	tx       *layout.IndexTx
-	byDigest map[digest.Digest]imgspecv1.Descriptor
-}
-
-func (c *entryCache) find(tx *layout.IndexTx, d digest.Digest) (imgspecv1.Descriptor, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tx != tx {
-		c.tx, c.byDigest = tx, map[digest.Digest]imgspecv1.Descriptor{}
-		for _, e := range tx.Entries() {
-			if _, ok := c.byDigest[e.Digest]; !ok && e.Annotations[layout.AnnotationSubject] == "" {
-				c.byDigest[e.Digest] = heldDescriptor(e)
-			}
-		}
-	}
-	if e, ok := c.byDigest[d]; ok {
-		return e, true
-	}
-	for _, e := range tx.Entries() { // added by this transaction's copies
-		if e.Digest == d && e.Annotations[layout.AnnotationSubject] == "" {
-			c.byDigest[d] = heldDescriptor(e)
-			return c.byDigest[d], true
-		}
-	}
-	return imgspecv1.Descriptor{}, false
 }
 
 // heldDescriptor is what naming the image of entry e again records: its

@@ -219,7 +219,7 @@ func (p *plan) run(ctx context.Context) error {
 	each(secondaries, func(it *item) {
 		if f := it.c.sameAs; f.result.Action == ActionCopied {
 			if b != nil {
-				deferTag(b.b, &b.entries, f.result.Digest, it.destName, func() {
+				deferTag(b.b, f.result.Digest, it.destName, func() {
 					againMu.Lock()
 					again = append(again, it)
 					againMu.Unlock()
