@@ -11,10 +11,11 @@ import (
 // than the copy; a large sync therefore commits its names in batches of
 // up to batchSize images (more in a larger sync, see batchSizeFor), or
 // every batchEvery, whichever comes first, in one transaction each.
-// Small syncs commit per image: an interrupted batched sync loses the names of its last batch (never their blobs,
-// which are on disk and reused by the rerun, but copy.Image reads each
-// image's config again), so below batchAbove images the extra requests
-// of a resume are not worth the saving.
+// Small syncs commit per image: an interrupted batched sync loses the
+// names of its last batch (never their blobs, which are on disk and
+// reused by the rerun, but copy.Image reads each image's config again),
+// so below batchAbove images the extra requests of a resume are not
+// worth the saving.
 const (
 	batchAbove = 200
 	batchSize  = 256
