@@ -147,30 +147,16 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 	}
 	defer unlock()
 	res := &GCResult{DryRun: opts.dryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}, Skipped: []Problem{}}
-	idx, err := l.Index(ctx)
+	roots, plain, err := l.indexRoots(ctx)
 	if err != nil {
 		return nil, err
 	}
-	orphans, err := l.orphanReferrers(ctx, idx.Manifests)
-	if err != nil {
-		return nil, fmt.Errorf("collecting garbage in %s: %w", l.dir, err)
-	}
-	if len(orphans) > 0 {
-		// The removal is a transaction under the lock held, like every
-		// other: finish updates the fallback tags that named a removed
-		// referrer (dry runs write nothing).
-		tx := &IndexTx{l: l, ctx: ctx, idx: idx, before: referrersOf(idx.Manifests)}
-		res.Entries = tx.remove(orphans)
-		if !opts.dryRun {
-			if err := tx.finish(); err != nil {
-				return nil, err
-			}
-			if err := l.writeIndex(idx); err != nil {
-				return nil, err
-			}
+	if !plain {
+		if roots, err = l.removeOrphans(ctx, opts, res); err != nil {
+			return nil, err
 		}
 	}
-	reach := l.walk(ctx, idx.Manifests)
+	reach := l.walk(ctx, roots)
 	for _, p := range reach.problems {
 		res.Skipped = append(res.Skipped, l.blobProblem(p.digest, p.err, "referenced by "+p.parent))
 	}
@@ -233,6 +219,36 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		}
 	}
 	return res.total(), nil
+}
+
+// removeOrphans removes (or, in a dry run, lists in res) the referrers
+// whose subject is gone, from index.json decoded whole, and returns the
+// entries left: the roots of gc's walk. The caller holds the index lock.
+func (l *Layout) removeOrphans(ctx context.Context, opts gcOptions, res *GCResult) ([]imgspecv1.Descriptor, error) {
+	idx, err := l.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	orphans, err := l.orphanReferrers(ctx, idx.Manifests)
+	if err != nil {
+		return nil, fmt.Errorf("collecting garbage in %s: %w", l.dir, err)
+	}
+	if len(orphans) > 0 {
+		// The removal is a transaction under the lock held, like every
+		// other: finish updates the fallback tags that named a removed
+		// referrer (dry runs write nothing).
+		tx := &IndexTx{l: l, ctx: ctx, idx: idx, before: referrersOf(idx.Manifests)}
+		res.Entries = tx.remove(orphans)
+		if !opts.dryRun {
+			if err := tx.finish(); err != nil {
+				return nil, err
+			}
+			if err := l.writeIndex(idx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return idx.Manifests, nil
 }
 
 // isReadOnly reports whether err says the layout cannot be written by us.

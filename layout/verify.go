@@ -74,7 +74,7 @@ type VerifyReport struct {
 func (l *Layout) Verify(ctx context.Context) (*VerifyReport, error) {
 	v := &verifier{l: l, report: &VerifyReport{Problems: []Problem{}, Notes: []Problem{}}}
 	v.checkLayoutFile()
-	idx, err := l.Index(ctx)
+	roots, _, err := l.indexRoots(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err
@@ -82,8 +82,8 @@ func (l *Layout) Verify(ctx context.Context) (*VerifyReport, error) {
 		v.add(Problem{Kind: problemLayout, Path: imgspecv1.ImageIndexFile, Detail: err.Error()})
 		return v.finish(), nil
 	}
-	v.report.Entries = len(idx.Manifests)
-	reach := l.walk(ctx, idx.Manifests)
+	v.report.Entries = len(roots)
+	reach := l.walk(ctx, roots)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
