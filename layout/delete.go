@@ -48,6 +48,14 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	var done *IndexTx
 	update := func(tx *IndexTx) error {
 		done = tx
+		if removed, ok := tx.dropScanned(sel); ok {
+			res.Entries = removed
+			candidates = map[digest.Digest]bool{}
+			for d := range l.walk(ctx, removed).refs {
+				candidates[d] = true
+			}
+			return nil
+		}
 		idx := tx.full()
 		drop, err := l.selectForDelete(ctx, idx, sel)
 		if err != nil {
