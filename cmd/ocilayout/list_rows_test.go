@@ -15,9 +15,11 @@ import (
 )
 
 // TestListRowsMatchIndex: the table's rows, read without decoding the
-// index, are the rows of the entries the full decode gives, whatever
-// shape index.json has: as Go tools write it, indented, with escaped names, with
-// a key that only the full decode takes.
+// index, are the rows of the entries the full decode gives, and --json,
+// written an entry at a time, is the bytes json.MarshalIndent gives for
+// them, whatever shape index.json has: as Go tools write it, indented,
+// with escaped names (and one that JSON escapes on the way out), with a
+// key that only the full decode takes.
 func TestListRowsMatchIndex(t *testing.T) {
 	a := newTestImage(t, "a", "amd64")
 	b := newTestImage(t, "b", "arm64")
@@ -70,6 +72,49 @@ func TestListRowsMatchIndex(t *testing.T) {
 			if !reflect.DeepEqual(got, wantRows) {
 				t.Fatalf("rows %q, from the decoded entries %q", got, wantRows)
 			}
+			checkListJSON(t, l, want)
 		})
 	}
+	t.Run("no entries", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(dir, "index.json"), []byte(`{"schemaVersion":2,"manifests":[]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l, err := layout.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		checkListJSON(t, l, []listEntry{})
+	})
+}
+
+// checkListJSON checks that list --json prints what json.MarshalIndent
+// prints for want.
+func checkListJSON(t *testing.T, l *layout.Layout, want []listEntry) {
+	t.Helper()
+	b, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := writeListJSON(context.Background(), &got, l); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != string(b)+"\n" {
+		t.Fatalf("--json printed\n%s\nMarshalIndent of the decoded entries\n%s", got.String(), b)
+	}
+}
+
+// listEntries is every entry of index.json as --json prints it, from the
+// index decoded whole: what the table and --json are checked against.
+func listEntries(ctx context.Context, l *layout.Layout) ([]listEntry, error) {
+	idx, err := l.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]listEntry, 0, len(idx.Manifests))
+	for _, e := range idx.Manifests {
+		out = append(out, listEntry{Name: e.Annotations[imgspecv1.AnnotationRefName], Digest: e.Digest, MediaType: e.MediaType, Size: e.Size, Platform: e.Platform})
+	}
+	return out, nil
 }
