@@ -78,3 +78,30 @@ func ExampleLayout_IndexEntries_annotations() {
 	// app:v1 true map[]
 	// app:v2 false map[org.example.origin:upstream]
 }
+
+// Printing every entry whole, platform included, as list --json does,
+// without holding the decoded index.
+func ExampleLayout_EachEntry() {
+	ctx := context.Background()
+	dir := exampleDir()
+	defer os.RemoveAll(filepath.Dir(dir))
+	l, err := layout.Create(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	img := putImage(ctx, l, "layer")
+	img.Platform = &imgspecv1.Platform{Architecture: "arm64", OS: "linux"}
+	if err := l.Update(ctx, func(tx *layout.IndexTx) error { return tx.Tag(img, "app:v1") }); err != nil {
+		log.Fatal(err)
+	}
+	err = l.EachEntry(ctx, func(d imgspecv1.Descriptor) error {
+		fmt.Println(d.Annotations[imgspecv1.AnnotationRefName], d.Platform.OS+"/"+d.Platform.Architecture)
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// app:v1 linux/arm64
+}
