@@ -218,7 +218,37 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 			return nil, err
 		}
 	}
+	if !opts.dryRun && candidates == nil {
+		// Every unreachable blob is gone, the superseded indexes with them.
+		l.supersededMu.Lock()
+		l.superseded = nil
+		l.supersededMu.Unlock()
+	}
 	return res.total(), nil
+}
+
+// reclaimReplaced removes, of the blobs that the entries transactions
+// replaced reach (the indexes of fallback tags they rewrote), those no
+// entry reaches any more, as Delete reclaims what it unreferenced, but
+// only when the exclusive lease can be had at once: Close must not wait
+// for another process's copy, and a reader holding a lease may still read
+// the old index (Image.Referrers reads as of its lookup). Otherwise, or on
+// any error, it leaves them to gc, as before. Not for a shared blob
+// directory, whose blobs gc never removes either.
+func (l *Layout) reclaimReplaced(ctx context.Context, replaced []imgspecv1.Descriptor) {
+	if len(replaced) == 0 || l.shared {
+		return
+	}
+	candidates := map[digest.Digest]bool{}
+	for d := range l.walk(ctx, replaced).refs {
+		candidates[d] = true
+	}
+	release, err := l.tryGCLease(ctx)
+	if err != nil {
+		return
+	}
+	defer release()
+	_, _ = l.gcLocked(ctx, gcOptions{}, candidates)
 }
 
 // removeOrphans removes (or, in a dry run, lists in res) the referrers

@@ -123,9 +123,16 @@ func (l *Layout) Update(ctx context.Context, fn func(tx *IndexTx) error) error {
 		return err
 	}
 	if tx.list != nil {
-		return l.writeIndexWith(tx.list.encode)
+		err = l.writeIndexWith(tx.list.encode)
+	} else {
+		err = l.writeIndex(tx.idx)
 	}
-	return l.writeIndex(tx.idx)
+	if err == nil && len(tx.replaced) > 0 {
+		l.supersededMu.Lock()
+		l.superseded = append(l.superseded, tx.replaced...)
+		l.supersededMu.Unlock()
+	}
+	return err
 }
 
 // IndexVersion identifies the version of index.json there is now, without

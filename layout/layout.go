@@ -66,6 +66,9 @@ type Layout struct {
 	lockNotify  func(string)
 
 	pending sync.WaitGroup // removals started by removeLater; Close waits for them
+
+	supersededMu sync.Mutex
+	superseded   []imgspecv1.Descriptor // fallback tag entries transactions replaced; Close reclaims their indexes
 }
 
 // Open opens the existing layout at dir for reading. It needs no write
@@ -206,7 +209,20 @@ func (l *Layout) checkInitialisable() error {
 func (l *Layout) Dir() string { return l.dir }
 
 // Close releases the layout's directory handles.
+//
+// The indexes of fallback tags this Layout's transactions rewrote (an
+// Attach, a copy carrying signatures or referrers) are garbage once
+// replaced; Close removes them, as a gc restricted to them, when no
+// writer or reader of any process holds a lease, without waiting for one
+// (reclaimReplaced). Otherwise, or when a gc of this Layout ran since, they
+// are left to gc: attaching twice no longer leaves a blob that verify
+// reports.
 func (l *Layout) Close() error {
+	l.supersededMu.Lock()
+	superseded := l.superseded
+	l.superseded = nil
+	l.supersededMu.Unlock()
+	l.reclaimReplaced(context.Background(), superseded)
 	l.pending.Wait()
 	var errs []error
 	if r := l.blobs.Root(); r != nil {

@@ -160,6 +160,28 @@ func (l *Layout) acquireGCLease(ctx context.Context) (func(), error) {
 	}
 }
 
+// tryGCLease is acquireGCLease without the wait: the exclusive lease if
+// nobody holds the gate or a lease now, else an error wrapping
+// flock.ErrTimeout. Each lock is tried once (a timeout of 1 ns ends the
+// wait after the first attempt).
+func (l *Layout) tryGCLease(ctx context.Context) (func(), error) {
+	once := func(name string) (func(), error) {
+		o := l.lockOpts(name, time.Nanosecond)
+		o.Notify = nil
+		return flock.Lock(ctx, l.root, l.dir, name, true, o)
+	}
+	closeGate, err := once(gcGateFile)
+	if err != nil {
+		return nil, err
+	}
+	release, err := once(leaseLockFile)
+	if err != nil {
+		closeGate()
+		return nil, err
+	}
+	return func() { release(); closeGate() }, nil
+}
+
 // gcWaitErr names what GC waited for when its wait ended early.
 func (l *Layout) gcWaitErr(ctx context.Context, err error) error {
 	if c := context.Cause(ctx); c != nil && errors.Is(c, flock.ErrTimeout) {

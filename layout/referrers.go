@@ -172,6 +172,10 @@ func hasEntryNamed(idx *imgspecv1.Index, name string) bool {
 // them between the put and the index update. When subject is an instance
 // inside indexes of the layout, an entry is recorded per such index, so
 // that the referrer goes with whichever index is deleted last.
+//
+// The subject's fallback tag is rewritten with the new referrers; the
+// index it named before is garbage from then on, and goes when the
+// Layout is closed (see Close).
 func (l *Layout) Attach(ctx context.Context, subject imgspecv1.Descriptor, as ...Artifact) ([]imgspecv1.Descriptor, error) {
 	lease, err := l.AcquireWriteLease(ctx)
 	if err != nil {
