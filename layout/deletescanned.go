@@ -8,8 +8,7 @@ import (
 // still the scanned text (IndexTx.list, untouched): it drops the entries
 // sel selects by name, by position or by a digest some entry of
 // index.json has, and returns them, decoding those alone, with ok true,
-// when no entry left can be a referrer (every one named, by a name that
-// is no fallback or cosign tag, with no subject annotation), so that no
+// when no entry left can be a referrer (mayBeReferrer), so that no
 // referrer is left without its subject. Otherwise, and for the other
 // selectors, it changes nothing and returns ok false: Delete then decodes
 // the index, as it always did. At 100,000 entries the decode was most of
@@ -28,11 +27,7 @@ func (tx *IndexTx) dropScanned(sel Selector) (removed []imgspecv1.Descriptor, ok
 			drop = []int{sel.index}
 		}
 	case selectDigest:
-		for i := range l.n {
-			if l.digest(i) == string(sel.digest) {
-				drop = append(drop, i)
-			}
-		}
+		drop = l.find(&l.digests, string(sel.digest), l.digest, nil, false)
 	}
 	if len(drop) == 0 {
 		return nil, false // not found, or not a selector for here: the full path says why
@@ -45,9 +40,8 @@ func (tx *IndexTx) dropScanned(sel Selector) (removed []imgspecv1.Descriptor, ok
 		if dropped[i] {
 			continue
 		}
-		name := l.name(i)
 		subject, root := l.subjects(i)
-		if _, _, tagLike := tagSubject(name); name == "" || tagLike || subject != "" || root != "" {
+		if mayBeReferrer(l.name(i), subject, root) {
 			return nil, false
 		}
 	}

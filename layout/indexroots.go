@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/ocilayout/ocilayout/layout/internal/indexjson"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -16,11 +15,10 @@ import (
 // them all was most of verify's and gc's memory (109 and 113 MiB), each
 // entry's annotations a map of its own.
 //
-// plain reports that no entry can be a referrer: every entry is named,
-// by a name that is no fallback or cosign tag ("ALG-HEX[.sig]"), and none
-// has a subject annotation. Then no entry is an orphaned referrer
-// (orphanReferrers finds none without reading a blob), and gc needs
-// nothing but the roots; otherwise it decodes the index as before.
+// plain reports that no entry can be a referrer (mayBeReferrer). Then no
+// entry is an orphaned referrer (orphanReferrers finds none without
+// reading a blob), and gc needs nothing but the roots; otherwise it
+// decodes the index as before.
 func (l *Layout) indexRoots(ctx context.Context) (roots []imgspecv1.Descriptor, plain bool, err error) {
 	s, idx, err := l.scanIndex(ctx)
 	if err != nil {
@@ -38,11 +36,7 @@ func (l *Layout) indexRoots(ctx context.Context) (roots []imgspecv1.Descriptor, 
 			roots[i].MediaType, roots[i].Size = s.TypeAndSize(i)
 			roots[i].Digest = digest.Digest(s.Str(e.Digest))
 		}
-		if plain {
-			name := s.Str(e.Name)
-			_, _, tagLike := tagSubject(name)
-			plain = name != "" && !tagLike && e.Subject == (indexjson.Str{}) && e.SubjectRoot == (indexjson.Str{})
-		}
+		plain = plain && !mayBeReferrer(s.Str(e.Name), s.Str(e.Subject), s.Str(e.SubjectRoot))
 	}
 	return roots, plain, nil
 }

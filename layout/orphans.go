@@ -74,6 +74,17 @@ func tagSubject(name string) (subject digest.Digest, cosign, ok bool) {
 	return d, cosign, true
 }
 
+// mayBeReferrer reports whether an entry with this name, AnnotationSubject
+// and AnnotationSubjectRoot could be a referrer: one that is marked, or
+// untagged (cheapRole reads its content), or named like a fallback or
+// cosign tag ("ALG-HEX[.sig]"). When it cannot, cheapRole calls it an
+// image without reading anything, so a layout of such entries has no
+// orphan to look for (gc's and Delete's scanned paths).
+func mayBeReferrer(name, subject, root string) bool {
+	_, _, tagLike := tagSubject(name)
+	return name == "" || tagLike || subject != "" || root != ""
+}
+
 // cheapRole says what e is from index.json alone. An untagged unmarked
 // manifest's subject is read from its content (remembered per digest); an
 // unmarked fallback tag is left to confirm.
