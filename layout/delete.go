@@ -45,38 +45,19 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	ctx = withRepairLimit(ctx) // delete must be able to shrink an oversized index.json
 	res := &DeleteResult{Entries: []imgspecv1.Descriptor{}}
 	var candidates map[digest.Digest]bool
-	var done *IndexTx
 	update := func(tx *IndexTx) error {
-		done = tx
-		if removed, ok := tx.dropScanned(sel); ok {
-			res.Entries = removed
-			candidates = map[digest.Digest]bool{}
-			for d := range l.walk(ctx, removed).refs {
-				candidates[d] = true
+		removed, ok := tx.dropScanned(sel)
+		if !ok {
+			var err error
+			if removed, err = l.dropDecoded(ctx, tx, sel); err != nil {
+				return err
 			}
-			return nil
 		}
-		idx := tx.full()
-		drop, err := l.selectForDelete(ctx, idx, sel)
-		if err != nil {
-			return err
-		}
-		kept, removed := removeEntries(idx.Manifests, drop)
-		// If the remaining indexes cannot be read, keep every referrer:
-		// dropping a live signature is worse than keeping a dead one.
-		if orphans, err := l.orphanReferrers(ctx, kept); err == nil && len(orphans) > 0 {
-			var more []imgspecv1.Descriptor
-			kept, more = removeEntries(kept, orphans)
-			removed = append(removed, more...)
-		}
-		idx.Manifests = kept
 		res.Entries = removed
-		// What the removed entries reached is all that may become garbage.
-		// A part that cannot be read is simply not a candidate: GC gets it.
-		candidates = map[digest.Digest]bool{}
-		for d := range l.walk(ctx, removed).refs {
-			candidates[d] = true
-		}
+		// What the removed entries reached is all that may become garbage
+		// (with the old indexes of fallback tags the transaction rewrote
+		// without a deleted referrer, which gcLocked adds).
+		candidates = l.reachedBy(ctx, removed)
 		return nil
 	}
 	err := l.Update(ctx, update)
@@ -85,11 +66,6 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 	}
 	if err != nil {
 		return nil, fmt.Errorf("deleting %s from %s: %w", describeSelector(sel), dir, err)
-	}
-	// Fallback tags rewritten without a deleted referrer leave their old
-	// index behind.
-	for d := range l.walk(ctx, done.replaced).refs {
-		candidates[d] = true
 	}
 	if testHookDeleteCommitted != nil {
 		testHookDeleteCommitted()
@@ -107,6 +83,27 @@ func (l *Layout) Delete(ctx context.Context, sel Selector) (*DeleteResult, error
 		return res, fmt.Errorf("deleted %s from index.json of %s, but reclaiming its blobs failed (run ocilayout gc): %w", describeSelector(sel), dir, err)
 	}
 	return res, nil
+}
+
+// dropDecoded is Delete's change on the index decoded whole: it drops
+// what sel selects, and the referrers left without a subject by that, and
+// returns them.
+func (l *Layout) dropDecoded(ctx context.Context, tx *IndexTx, sel Selector) ([]imgspecv1.Descriptor, error) {
+	idx := tx.full()
+	drop, err := l.selectForDelete(ctx, idx, sel)
+	if err != nil {
+		return nil, err
+	}
+	kept, removed := removeEntries(idx.Manifests, drop)
+	// If the remaining indexes cannot be read, keep every referrer:
+	// dropping a live signature is worse than keeping a dead one.
+	if orphans, err := l.orphanReferrers(ctx, kept); err == nil && len(orphans) > 0 {
+		var more []imgspecv1.Descriptor
+		kept, more = removeEntries(kept, orphans)
+		removed = append(removed, more...)
+	}
+	idx.Manifests = kept
+	return removed, nil
 }
 
 func describeSelector(sel Selector) string {

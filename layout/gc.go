@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"strings"
 	"syscall"
@@ -136,7 +137,10 @@ func (l *Layout) GC(ctx context.Context, opts ...GCOption) (*GCResult, error) {
 }
 
 // gcLocked is GC once the exclusive lease is held. With candidates non-nil
-// only those blobs may be removed (Delete reclaims what it unreferenced).
+// only those blobs may be removed (Delete reclaims what it unreferenced),
+// and those the indexes of fallback tags this Layout's transactions
+// replaced reach (Layout.superseded), which any run that is no dry run
+// reclaims, so that no caller has to add them.
 func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[digest.Digest]bool) (*GCResult, error) {
 	unlock := func() {}
 	if !opts.noLocks {
@@ -146,6 +150,14 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 		}
 	}
 	defer unlock()
+	// Under the index lock no transaction of this Layout adds to
+	// superseded (Update records it before it unlocks).
+	l.supersededMu.Lock()
+	superseded := l.superseded
+	l.supersededMu.Unlock()
+	if candidates != nil {
+		maps.Copy(candidates, l.reachedBy(ctx, superseded))
+	}
 	res := &GCResult{DryRun: opts.dryRun, SharedBlobDir: l.shared, Entries: []imgspecv1.Descriptor{}, Blobs: []RemovedFile{}, TempFiles: []RemovedFile{}, Skipped: []Problem{}}
 	roots, plain, err := l.indexRoots(ctx)
 	if err != nil {
@@ -218,8 +230,7 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 			return nil, err
 		}
 	}
-	if !opts.dryRun && candidates == nil {
-		// Every unreachable blob is gone, the superseded indexes with them.
+	if !opts.dryRun {
 		l.supersededMu.Lock()
 		l.superseded = nil
 		l.supersededMu.Unlock()
@@ -227,28 +238,39 @@ func (l *Layout) gcLocked(ctx context.Context, opts gcOptions, candidates map[di
 	return res.total(), nil
 }
 
-// reclaimReplaced removes, of the blobs that the entries transactions
-// replaced reach (the indexes of fallback tags they rewrote), those no
-// entry reaches any more, as Delete reclaims what it unreferenced, but
-// only when the exclusive lease can be had at once: Close must not wait
-// for another process's copy, and a reader holding a lease may still read
-// the old index (Image.Referrers reads as of its lookup). Otherwise, or on
-// any error, it leaves them to gc, as before. Not for a shared blob
-// directory, whose blobs gc never removes either.
-func (l *Layout) reclaimReplaced(ctx context.Context, replaced []imgspecv1.Descriptor) {
-	if len(replaced) == 0 || l.shared {
-		return
+// reachedBy is every blob the walk from descs reaches: what a gc
+// restricted to the blobs some entries reached may remove. A part that
+// cannot be read is simply not among them: a full gc gets it.
+func (l *Layout) reachedBy(ctx context.Context, descs []imgspecv1.Descriptor) map[digest.Digest]bool {
+	out := map[digest.Digest]bool{}
+	if len(descs) > 0 {
+		for d := range l.walk(ctx, descs).refs {
+			out[d] = true
+		}
 	}
-	candidates := map[digest.Digest]bool{}
-	for d := range l.walk(ctx, replaced).refs {
-		candidates[d] = true
+	return out
+}
+
+// reclaimReplaced removes the indexes of fallback tags this Layout's
+// transactions replaced (gcLocked reclaims them) when the exclusive lease
+// can be had at once: Close must not wait for another process's copy,
+// and a reader holding a lease may still read an old index
+// (Image.Referrers reads as of its lookup). Otherwise, or on any error, it
+// leaves them to gc, as before. Not for a shared blob directory, whose
+// blobs gc never removes either.
+func (l *Layout) reclaimReplaced(ctx context.Context) {
+	l.supersededMu.Lock()
+	n := len(l.superseded)
+	l.supersededMu.Unlock()
+	if n == 0 || l.shared {
+		return
 	}
 	release, err := l.tryGCLease(ctx)
 	if err != nil {
 		return
 	}
 	defer release()
-	_, _ = l.gcLocked(ctx, gcOptions{}, candidates)
+	_, _ = l.gcLocked(ctx, gcOptions{}, map[digest.Digest]bool{})
 }
 
 // removeOrphans removes (or, in a dry run, lists in res) the referrers

@@ -68,7 +68,7 @@ type Layout struct {
 	pending sync.WaitGroup // removals started by removeLater; Close waits for them
 
 	supersededMu sync.Mutex
-	superseded   []imgspecv1.Descriptor // fallback tag entries transactions replaced; Close reclaims their indexes
+	superseded   []imgspecv1.Descriptor // fallback tag entries transactions replaced; the next gcLocked (Close's, Delete's, GC) reclaims their indexes
 }
 
 // Open opens the existing layout at dir for reading. It needs no write
@@ -218,11 +218,7 @@ func (l *Layout) Dir() string { return l.dir }
 // are left to gc: attaching twice no longer leaves a blob that verify
 // reports.
 func (l *Layout) Close() error {
-	l.supersededMu.Lock()
-	superseded := l.superseded
-	l.superseded = nil
-	l.supersededMu.Unlock()
-	l.reclaimReplaced(context.Background(), superseded)
+	l.reclaimReplaced(context.Background())
 	l.pending.Wait()
 	var errs []error
 	if r := l.blobs.Root(); r != nil {
